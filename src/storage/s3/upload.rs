@@ -1,0 +1,608 @@
+//! Writing objects: a single PUT up to one part, multipart above it with parts uploaded
+//! concurrently (memory bounded by `(concurrency + 1) × part size`), and server-side copies
+//! (CopyObject, or UploadPartCopy above the copy threshold). Every error, cancellation or drop
+//! of a multipart write aborts the upload, so nothing half-written stays behind.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use tokio::task::JoinSet;
+
+use super::{S3Store, check_key, copy_source, errors};
+use crate::storage::ByteStream;
+use crate::storage::endpoint::Checksums;
+use crate::storage::entry::WriteOutcome;
+use crate::storage::error::{Result, StorageError};
+
+pub const MIB: u64 = 1024 * 1024;
+/// S3's smallest part (all but the last).
+pub const MIN_PART: u64 = 5 * MIB;
+/// S3's largest part, and largest single PUT or CopyObject.
+pub const MAX_PART: u64 = 5 * 1024 * MIB;
+/// S3's most parts in one upload.
+pub const MAX_PARTS: u64 = 10_000;
+
+/// How to write an object.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Part size for multipart uploads; objects up to this size go up in one PUT.
+    pub part_size: u64,
+    /// Parts in flight at once per object.
+    pub part_concurrency: usize,
+    /// The total size when known, to raise the part size above 10,000 parts.
+    pub size_hint: Option<u64>,
+    pub content_type: Option<String>,
+    /// Server-side copies above this size use UploadPartCopy (at most 5 GiB).
+    pub copy_multipart_threshold: u64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            part_size: 8 * MIB,
+            part_concurrency: 4,
+            size_hint: None,
+            content_type: None,
+            copy_multipart_threshold: MAX_PART,
+        }
+    }
+}
+
+impl WriteOptions {
+    /// The part size actually used: at least the configured one, large enough for 10,000 parts
+    /// of `size_hint`, and within S3's limits.
+    pub fn effective_part_size(&self) -> Result<u64> {
+        if self.part_size < MIN_PART || self.part_size > MAX_PART {
+            return Err(StorageError::Config(format!(
+                "part size {} MiB is outside S3's limits of 5 MiB to 5 GiB",
+                self.part_size / MIB
+            )));
+        }
+        let needed = self
+            .size_hint
+            .map_or(0, |s| s.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB);
+        let size = self.part_size.max(needed);
+        if size > MAX_PART {
+            return Err(StorageError::Config(
+                "object larger than S3's 5 TiB limit".into(),
+            ));
+        }
+        Ok(size)
+    }
+}
+
+/// Reads a body in parts of a given size, hashing everything it hands out.
+struct PartReader {
+    body: ByteStream,
+    carry: Bytes,
+    md5: Md5,
+    total: u64,
+    eof: bool,
+}
+
+impl PartReader {
+    async fn next_part(&mut self, size: u64) -> Result<Bytes> {
+        let size = size as usize;
+        let mut buf = BytesMut::new();
+        while buf.len() < size {
+            let chunk = if !self.carry.is_empty() {
+                std::mem::take(&mut self.carry)
+            } else {
+                match self.body.next().await {
+                    Some(c) => c?,
+                    None => {
+                        self.eof = true;
+                        break;
+                    }
+                }
+            };
+            let room = size - buf.len();
+            if chunk.len() > room {
+                buf.extend_from_slice(&chunk[..room]);
+                self.carry = chunk.slice(room..);
+            } else if buf.is_empty() && chunk.len() == room {
+                buf = BytesMut::from(chunk);
+            } else {
+                buf.extend_from_slice(&chunk);
+            }
+        }
+        let part = buf.freeze();
+        self.md5.update(&part);
+        self.total += part.len() as u64;
+        Ok(part)
+    }
+}
+
+/// Aborts a multipart upload unless disarmed; on drop (a cancelled task) it spawns the abort.
+struct AbortGuard {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    armed: bool,
+}
+
+impl AbortGuard {
+    async fn abort(mut self) {
+        self.armed = false;
+        let r = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .send()
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(bucket = %self.bucket, key = ?self.key, "abort multipart upload failed: {e}");
+        }
+    }
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (client, bucket, key, id) = (
+            self.client.clone(),
+            std::mem::take(&mut self.bucket),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.upload_id),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send()
+                    .await;
+            });
+        }
+    }
+}
+
+impl S3Store {
+    /// Writes a stream to `bucket/key`: one PUT when it fits in a part, multipart otherwise.
+    pub async fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: ByteStream,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        check_key(key)?;
+        let part_size = opts.effective_part_size()?;
+        let mut reader = PartReader {
+            body,
+            carry: Bytes::new(),
+            md5: Md5::new(),
+            total: 0,
+            eof: false,
+        };
+        let first = reader.next_part(part_size).await?;
+        if reader.eof {
+            let md5 = hex::encode(reader.md5.finalize());
+            return self.put_single(bucket, key, first, md5, opts).await;
+        }
+        self.put_multipart(bucket, key, first, reader, part_size, opts)
+            .await
+    }
+
+    async fn put_single(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: Bytes,
+        md5_hex: String,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        let size = data.len() as u64;
+        let content_md5 =
+            aws_smithy_types::base64::encode(hex::decode(&md5_hex).unwrap_or_default());
+        let resp = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_md5(content_md5)
+            .set_content_type(opts.content_type.clone())
+            .body(SdkBody::from(data))
+            .send()
+            .await
+            .map_err(|e| errors::map(e, &self.ctx("put", bucket, key)))?;
+        let etag = super::unquote(resp.e_tag());
+        Ok(WriteOutcome {
+            size,
+            etag,
+            md5: md5_hex,
+            parts: 0,
+        })
+    }
+
+    async fn put_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        first: Bytes,
+        mut reader: PartReader,
+        part_size: u64,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        let full = self.checksums == Checksums::WhenSupported;
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .set_content_type(opts.content_type.clone())
+            .set_checksum_algorithm(full.then_some(ChecksumAlgorithm::Crc32))
+            .send()
+            .await
+            .map_err(|e| errors::map(e, &self.ctx("create multipart upload", bucket, key)))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let guard = AbortGuard {
+            client: self.client.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: upload_id.clone(),
+            armed: true,
+        };
+        let result = async {
+            let parts = self
+                .upload_parts(
+                    bucket,
+                    key,
+                    &upload_id,
+                    first,
+                    &mut reader,
+                    part_size,
+                    opts.part_concurrency,
+                )
+                .await?;
+            let n = parts.len();
+            let etag = self
+                .complete(bucket, key, &upload_id, parts, reader.total)
+                .await?;
+            Ok::<_, StorageError>((n, etag))
+        }
+        .await;
+        match result {
+            Ok((parts, etag)) => {
+                let mut guard = guard;
+                guard.armed = false;
+                Ok(WriteOutcome {
+                    size: reader.total,
+                    etag,
+                    md5: hex::encode(reader.md5.finalize()),
+                    parts,
+                })
+            }
+            Err(e) => {
+                guard.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn upload_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        first: Bytes,
+        reader: &mut PartReader,
+        part_size: u64,
+        concurrency: usize,
+    ) -> Result<Vec<CompletedPart>> {
+        let mut tasks: JoinSet<Result<CompletedPart>> = JoinSet::new();
+        let mut done = Vec::new();
+        let mut next = Some(first);
+        let mut number = 0i32;
+        loop {
+            let data = match next.take() {
+                Some(d) => d,
+                None if reader.eof => break,
+                None => reader.next_part(part_size).await?,
+            };
+            if data.is_empty() {
+                break;
+            }
+            number += 1;
+            if number as u64 > MAX_PARTS {
+                return Err(StorageError::Config(format!(
+                    "{key:?} needs more than {MAX_PARTS} parts of {} MiB: raise the part size",
+                    part_size / MIB
+                )));
+            }
+            while tasks.len() >= concurrency.max(1) {
+                done.push(join_next(&mut tasks).await?);
+            }
+            tasks.spawn(self.clone().upload_part(
+                bucket.into(),
+                key.into(),
+                upload_id.into(),
+                number,
+                data,
+            ));
+        }
+        while !tasks.is_empty() {
+            done.push(join_next(&mut tasks).await?);
+        }
+        done.sort_by_key(|p| p.part_number());
+        Ok(done)
+    }
+
+    async fn upload_part(
+        self,
+        bucket: String,
+        key: String,
+        upload_id: String,
+        number: i32,
+        data: Bytes,
+    ) -> Result<CompletedPart> {
+        let full = self.checksums == Checksums::WhenSupported;
+        let mut req = self
+            .client
+            .upload_part()
+            .bucket(&bucket)
+            .key(&key)
+            .upload_id(upload_id)
+            .part_number(number);
+        if full {
+            req = req.checksum_algorithm(ChecksumAlgorithm::Crc32);
+        } else {
+            // Without the SDK's checksums, Content-MD5 still lets the store verify each part.
+            req = req.content_md5(aws_smithy_types::base64::encode(Md5::digest(&data)));
+        }
+        let resp = req
+            .body(SdkBody::from(data))
+            .send()
+            .await
+            .map_err(|e| errors::map(e, &self.ctx("upload part", &bucket, &key)))?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(resp.e_tag().map(str::to_string))
+            .set_checksum_crc32(resp.checksum_crc32().map(str::to_string))
+            .build())
+    }
+
+    /// Completes an upload, then confirms with HEAD that the object has the expected size (a
+    /// `200 OK` can carry an error, and a store can get it wrong).
+    async fn complete(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+        size: u64,
+    ) -> Result<Option<String>> {
+        let resp = self
+            .client
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| errors::map(e, &self.ctx("complete multipart upload", bucket, key)))?;
+        self.confirm_size(bucket, key, size).await?;
+        Ok(super::unquote(resp.e_tag()))
+    }
+
+    async fn confirm_size(&self, bucket: &str, key: &str, size: u64) -> Result<()> {
+        let info = self.stat(bucket, key).await?;
+        if info.size != size {
+            return Err(StorageError::Integrity {
+                what: format!("{key:?} in bucket {bucket:?}"),
+                detail: format!(
+                    "expected {size} bytes after writing, the store has {}",
+                    info.size
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies an object within this endpoint without the bytes passing through the client:
+    /// CopyObject up to the threshold, UploadPartCopy in parallel above it.
+    pub async fn copy_within(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+        size: u64,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        check_key(dst_key)?;
+        let source = copy_source(src_bucket, src_key);
+        if size <= opts.copy_multipart_threshold.min(super::upload::MAX_PART) {
+            let resp = self
+                .client
+                .copy_object()
+                .copy_source(&source)
+                .bucket(dst_bucket)
+                .key(dst_key)
+                .send()
+                .await
+                .map_err(|e| errors::map(e, &self.ctx("copy", dst_bucket, dst_key)))?;
+            self.confirm_size(dst_bucket, dst_key, size).await?;
+            let etag = super::unquote(resp.copy_object_result().and_then(|r| r.e_tag()));
+            return Ok(WriteOutcome {
+                size,
+                etag,
+                md5: String::new(),
+                parts: 0,
+            });
+        }
+        let part_size = WriteOptions {
+            size_hint: Some(size),
+            ..opts.clone()
+        }
+        .effective_part_size()?;
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(dst_bucket)
+            .key(dst_key)
+            .send()
+            .await
+            .map_err(|e| {
+                errors::map(e, &self.ctx("create multipart upload", dst_bucket, dst_key))
+            })?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let guard = AbortGuard {
+            client: self.client.clone(),
+            bucket: dst_bucket.to_string(),
+            key: dst_key.to_string(),
+            upload_id: upload_id.clone(),
+            armed: true,
+        };
+        let result = async {
+            let mut tasks: JoinSet<Result<CompletedPart>> = JoinSet::new();
+            let mut done = Vec::new();
+            let mut start = 0u64;
+            let mut number = 0i32;
+            while start < size {
+                let end = (start + part_size).min(size);
+                number += 1;
+                while tasks.len() >= opts.part_concurrency.max(1) {
+                    done.push(join_next(&mut tasks).await?);
+                }
+                let (store, source, b, k, id) = (
+                    self.clone(),
+                    source.clone(),
+                    dst_bucket.to_string(),
+                    dst_key.to_string(),
+                    upload_id.clone(),
+                );
+                tasks.spawn(async move {
+                    let resp = store
+                        .client
+                        .upload_part_copy()
+                        .copy_source(source)
+                        .copy_source_range(format!("bytes={}-{}", start, end - 1))
+                        .bucket(&b)
+                        .key(&k)
+                        .upload_id(id)
+                        .part_number(number)
+                        .send()
+                        .await
+                        .map_err(|e| errors::map(e, &store.ctx("upload part copy", &b, &k)))?;
+                    Ok(CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(
+                            resp.copy_part_result()
+                                .and_then(|r| r.e_tag())
+                                .map(str::to_string),
+                        )
+                        .build())
+                });
+                start = end;
+            }
+            while !tasks.is_empty() {
+                done.push(join_next(&mut tasks).await?);
+            }
+            done.sort_by_key(|p| p.part_number());
+            let parts = done.len();
+            let etag = self
+                .complete(dst_bucket, dst_key, &upload_id, done, size)
+                .await?;
+            Ok::<_, StorageError>((parts, etag))
+        }
+        .await;
+        match result {
+            Ok((parts, etag)) => {
+                let mut guard = guard;
+                guard.armed = false;
+                Ok(WriteOutcome {
+                    size,
+                    etag,
+                    md5: String::new(),
+                    parts,
+                })
+            }
+            Err(e) => {
+                guard.abort().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn join_next(tasks: &mut JoinSet<Result<CompletedPart>>) -> Result<CompletedPart> {
+    match tasks.join_next().await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => Err(StorageError::Service {
+            op: "upload part",
+            what: "a part task".into(),
+            code: "TaskFailed".into(),
+            message: e.to_string(),
+        }),
+        None => Err(StorageError::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_respects_s3_limits() {
+        let o = WriteOptions::default();
+        assert_eq!(o.effective_part_size().unwrap(), 8 * MIB);
+        let big = WriteOptions {
+            size_hint: Some(200 * 1024 * MIB),
+            ..WriteOptions::default()
+        };
+        let p = big.effective_part_size().unwrap();
+        assert!(
+            p * MAX_PARTS >= 200 * 1024 * MIB && p.is_multiple_of(MIB),
+            "{p}"
+        );
+        let small = WriteOptions {
+            part_size: 4 * MIB,
+            ..WriteOptions::default()
+        };
+        assert!(small.effective_part_size().is_err());
+    }
+
+    #[tokio::test]
+    async fn part_reader_splits_exactly_and_hashes_everything() {
+        let chunks: Vec<Result<Bytes>> = (0..10u8).map(|i| Ok(Bytes::from(vec![i; 7]))).collect();
+        let mut r = PartReader {
+            body: Box::pin(futures::stream::iter(chunks)),
+            carry: Bytes::new(),
+            md5: Md5::new(),
+            total: 0,
+            eof: false,
+        };
+        let mut all = Vec::new();
+        loop {
+            let p = r.next_part(16).await.unwrap();
+            if p.is_empty() {
+                break;
+            }
+            assert!(p.len() == 16 || r.eof, "{}", p.len());
+            all.extend_from_slice(&p);
+        }
+        assert_eq!(all.len(), 70);
+        assert_eq!(r.total, 70);
+        assert_eq!(
+            hex::encode(r.md5.finalize()),
+            hex::encode(Md5::digest(&all))
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! Making names safe to show: control characters, escape sequences, bidi overrides and
+//! zero-width characters come out visibly escaped (`\u{1b}`), never raw, so a key cannot drive
+//! the terminal and two names that differ only by such a character look different.
+
+/// True for characters that must never reach a terminal raw.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' // zero-width spaces, joiners, LRM/RLM
+            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{FEFF}' // BOM / zero-width no-break space
+            | '\u{2028}' | '\u{2029}')
+}
+
+/// The name with every unsafe character written as `\u{XX}` (and `\` itself as `\\`).
+pub fn escape(name: &str) -> String {
+    if !name.chars().any(|c| is_unsafe(c) || c == '\\') {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_could_drive_a_terminal() {
+        assert_eq!(escape("plain ü.txt"), "plain ü.txt");
+        assert_eq!(escape("\x1b[2J"), "\\u{1b}[2J");
+        assert_eq!(escape("a\rb\nc\x07"), "a\\u{d}b\\u{a}c\\u{7}");
+        assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_ne!(escape("ab"), escape("a\u{200b}b"));
+        assert_ne!(
+            escape("a\\u{7}"),
+            escape("a\x07"),
+            "a literal backslash cannot imitate an escape"
+        );
+    }
+}
