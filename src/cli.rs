@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 
+use crate::cli_report::{print_plan, print_report, run_with_progress};
 use crate::config::{Config, config_path};
+use crate::storage::MIB;
 use crate::storage::{EndpointConfig, Location, Storage};
 use crate::text::escape;
+use crate::transfer::{ConflictPolicy, JobKind, JobOptions, JobSpec, Mode, Worker};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +49,64 @@ pub struct GlobalArgs {
     pub demo: bool,
 }
 
+/// Options of cp and mv.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Sources, then the destination.
+    #[arg(required = true, num_args = 2..)]
+    pub paths: Vec<String>,
+    /// Copy directories and prefixes with everything below them.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// How bytes move between two S3 locations.
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    pub mode: Mode,
+    /// Files transferred at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Multipart part size in MiB (5 to 5120).
+    #[arg(long, default_value_t = 8)]
+    pub part_size: u64,
+    /// Show the plan; move nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace destinations that exist (default: skip identical ones, fail on different ones).
+    #[arg(long, conflicts_with = "skip_existing")]
+    pub overwrite: bool,
+    /// Skip destinations that exist, without comparing.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Directory for staged copies (--mode staged); default: the system temp dir.
+    #[arg(long)]
+    pub staging_dir: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Copy files, objects, directories or prefixes.
+    Cp(TransferArgs),
+    /// Move: copy, verify, then delete each source.
+    Mv(TransferArgs),
+    /// Delete files or objects (-r: directories and prefixes).
+    Rm {
+        #[arg(required = true)]
+        locations: Vec<String>,
+        #[arg(short, long)]
+        recursive: bool,
+        /// Print a JSON summary on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show past jobs from history.jsonl.
+    History {
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
     /// List buckets, a prefix, or a local directory.
     Ls {
         /// s3://bucket/prefix/, NAME:bucket/, s3:// (buckets) or a local path.
@@ -132,6 +191,14 @@ async fn run(cli: Cli) -> ExitCode {
             location,
             recursive,
         }) => ls(&storage, &location, recursive).await,
+        Some(Command::Cp(args)) => run_transfer(storage, JobKind::Copy, args).await,
+        Some(Command::Mv(args)) => run_transfer(storage, JobKind::Move, args).await,
+        Some(Command::Rm {
+            locations,
+            recursive,
+            json,
+        }) => run_delete(storage, locations, recursive, json).await,
+        Some(Command::History { json, csv }) => crate::cli_report::history(json, csv),
     }
 }
 
@@ -176,4 +243,79 @@ async fn ls(storage: &Storage, location: &str, recursive: bool) -> ExitCode {
         }
     }
     code
+}
+
+fn parse_locations(items: &[String]) -> Result<Vec<Location>, ExitCode> {
+    items
+        .iter()
+        .map(|s| Location::parse(s))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            eprintln!("s3ferry: {e}");
+            ExitCode::from(2)
+        })
+}
+
+async fn run_transfer(storage: Storage, kind: JobKind, args: TransferArgs) -> ExitCode {
+    let mut locs = match parse_locations(&args.paths) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let dest = locs.pop();
+    if !(5..=5120).contains(&args.part_size) {
+        eprintln!("s3ferry: --part-size must be 5 to 5120 MiB");
+        return ExitCode::from(2);
+    }
+    let options = JobOptions {
+        conflict: if args.overwrite {
+            ConflictPolicy::Overwrite
+        } else if args.skip_existing {
+            ConflictPolicy::SkipExisting
+        } else {
+            ConflictPolicy::SkipSame
+        },
+        mode: args.mode,
+        concurrency: args.concurrency.max(1),
+        part_size: args.part_size * MIB,
+        recursive: args.recursive,
+        staging_dir: args.staging_dir,
+        ..JobOptions::default()
+    };
+    let spec = JobSpec {
+        kind,
+        sources: locs,
+        dest,
+        options,
+    };
+    let history = crate::transfer::history::default_path();
+    let (worker, events) = Worker::new(
+        std::sync::Arc::new(storage),
+        args.concurrency.max(1),
+        history,
+    );
+    if args.dry_run {
+        return print_plan(&worker.plan(&spec).await, args.json);
+    }
+    let report = run_with_progress(&worker, spec, events).await;
+    print_report(&report, args.json)
+}
+
+async fn run_delete(storage: Storage, items: Vec<String>, recursive: bool, json: bool) -> ExitCode {
+    let sources = match parse_locations(&items) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let spec = JobSpec {
+        kind: JobKind::Delete,
+        sources,
+        dest: None,
+        options: JobOptions {
+            recursive,
+            ..JobOptions::default()
+        },
+    };
+    let history = crate::transfer::history::default_path();
+    let (worker, events) = Worker::new(std::sync::Arc::new(storage), 1, history);
+    let report = run_with_progress(&worker, spec, events).await;
+    print_report(&report, json)
 }

@@ -8,8 +8,10 @@
 //! - [`config`]: `config.toml` in the XDG config dir: named endpoints and defaults.
 
 pub mod cli;
+pub mod cli_report;
 pub mod config;
 pub mod demo;
 pub mod server;
 pub mod storage;
 pub mod text;
+pub mod transfer;

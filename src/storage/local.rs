@@ -11,10 +11,10 @@ use futures::StreamExt;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::ByteStream;
 use super::entry::{DeleteReport, Entry, EntryKind, ListPage, ObjectInfo, WriteOutcome};
 use super::error::{Result, StorageError};
 use super::location::Location;
+use super::{ByteStream, WriteOptions};
 
 /// Entries per listing page, so a huge directory shows its first rows at once.
 const PAGE: usize = 1000;
@@ -195,7 +195,8 @@ fn temp_path_for(path: &Path) -> Result<PathBuf> {
 
 /// Writes a stream to `path` through a temporary file renamed into place at the end; creates
 /// missing parent directories.
-pub async fn write(path: &Path, mut body: ByteStream) -> Result<WriteOutcome> {
+/// `opts.expect_size` and `opts.expect_md5` are checked before the rename.
+pub async fn write(path: &Path, mut body: ByteStream, opts: &WriteOptions) -> Result<WriteOutcome> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(parent)
             .await
@@ -221,12 +222,13 @@ pub async fn write(path: &Path, mut body: ByteStream) -> Result<WriteOutcome> {
             .await
             .map_err(|e| StorageError::io("write", path, e))?;
     }
+    let md5 = hex::encode(md5.finalize());
+    opts.check_body(&format!("{:?}", path.to_string_lossy()), size, &md5)?;
+    // No fsync: like cp and rclone, a process crash cannot leave a partial file (the rename is
+    // atomic), but an OS crash right after may lose the newest files.
     file.flush()
         .await
         .map_err(|e| StorageError::io("write", path, e))?;
-    file.sync_all()
-        .await
-        .map_err(|e| StorageError::io("sync", path, e))?;
     drop(file);
     tokio::fs::rename(&temp.path, path)
         .await
@@ -235,7 +237,7 @@ pub async fn write(path: &Path, mut body: ByteStream) -> Result<WriteOutcome> {
     Ok(WriteOutcome {
         size,
         etag: None,
-        md5: hex::encode(md5.finalize()),
+        md5,
         parts: 0,
     })
 }

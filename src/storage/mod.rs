@@ -164,7 +164,7 @@ impl Storage {
         opts: &WriteOptions,
     ) -> Result<WriteOutcome> {
         match loc {
-            Location::Local(p) => local::write(p, body).await,
+            Location::Local(p) => local::write(p, body, opts).await,
             Location::S3 {
                 endpoint,
                 bucket,

@@ -37,6 +37,12 @@ pub struct WriteOptions {
     pub content_type: Option<String>,
     /// Server-side copies above this size use UploadPartCopy (at most 5 GiB).
     pub copy_multipart_threshold: u64,
+    /// When set, the size the body must have: anything else fails the write before the object
+    /// or file becomes visible ("source changed during transfer").
+    pub expect_size: Option<u64>,
+    /// When set, the hex MD5 the body must have (e.g. the source's single-part ETag): a mismatch
+    /// fails the write before the object or file becomes visible.
+    pub expect_md5: Option<String>,
 }
 
 impl Default for WriteOptions {
@@ -47,11 +53,38 @@ impl Default for WriteOptions {
             size_hint: None,
             content_type: None,
             copy_multipart_threshold: MAX_PART,
+            expect_size: None,
+            expect_md5: None,
         }
     }
 }
 
 impl WriteOptions {
+    /// Checks a finished body against `expect_size` and `expect_md5`.
+    pub fn check_body(&self, what: &str, size: u64, md5_hex: &str) -> Result<()> {
+        if let Some(expected) = self.expect_size.filter(|&e| e != size) {
+            return Err(StorageError::Integrity {
+                what: what.to_string(),
+                detail: format!(
+                    "source changed during transfer: expected {expected} bytes, read {size}"
+                ),
+            });
+        }
+        if let Some(expected) = self
+            .expect_md5
+            .as_deref()
+            .filter(|e| !e.eq_ignore_ascii_case(md5_hex))
+        {
+            return Err(StorageError::Integrity {
+                what: what.to_string(),
+                detail: format!(
+                    "the bytes read have MD5 {md5_hex}, the source's checksum is {expected}"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The part size actually used: at least the configured one, large enough for 10,000 parts
     /// of `size_hint`, and within S3's limits.
     pub fn effective_part_size(&self) -> Result<u64> {
@@ -188,6 +221,7 @@ impl S3Store {
         let first = reader.next_part(part_size).await?;
         if reader.eof {
             let md5 = hex::encode(reader.md5.finalize());
+            opts.check_body(&format!("{key:?} in bucket {bucket:?}"), reader.total, &md5)?;
             return self.put_single(bucket, key, first, md5, opts).await;
         }
         self.put_multipart(bucket, key, first, reader, part_size, opts)
