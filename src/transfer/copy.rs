@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
-use md5::{Digest, Md5};
 
+use super::checksum::{self, is_md5};
 use super::job::{ConflictPolicy, JobKind, JobOptions, Route};
 use super::plan::FileTask;
 use crate::storage::{ByteStream, Location, ObjectInfo, Storage, StorageError, WriteOutcome};
@@ -101,8 +101,8 @@ async fn check_conflict(
     }
 }
 
-/// Compares checksums where both sides can give one: single-part ETags are MD5s, local files
-/// are hashed; identical multipart ETags also match.
+/// Compares checksums where both sides can give one: equal ETags, a local file against an
+/// object's ETag (single-part MD5 or recomputed multipart ETag), two local files by MD5.
 async fn same_content(
     storage: &Storage,
     task: &FileTask,
@@ -113,28 +113,23 @@ async fn same_content(
     {
         return Ok(true);
     }
-    let src_md5 = match &task.src {
-        Location::Local(_) => Some(md5_of(storage, &task.src).await?),
-        _ => task.etag.clone().filter(|e| is_md5(e)),
-    };
-    let dst_md5 = match &task.dst {
-        Location::Local(_) => Some(md5_of(storage, &task.dst).await?),
-        _ => dst.md5_etag().map(str::to_string),
-    };
-    Ok(matches!((src_md5, dst_md5), (Some(a), Some(b)) if a == b))
-}
-
-fn is_md5(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-async fn md5_of(storage: &Storage, loc: &Location) -> Result<String, StorageError> {
-    let mut stream = storage.read(loc, None).await?;
-    let mut md5 = Md5::new();
-    while let Some(chunk) = stream.next().await {
-        md5.update(&chunk?);
+    match (
+        &task.src,
+        &task.dst,
+        task.etag.as_deref(),
+        dst.etag.as_deref(),
+    ) {
+        (Location::Local(_), Location::Local(_), _, _) => Ok(checksum::md5_of(storage, &task.src)
+            .await?
+            == checksum::md5_of(storage, &task.dst).await?),
+        (Location::Local(_), _, _, Some(etag)) => {
+            checksum::local_matches_etag(storage, &task.src, dst.size, etag).await
+        }
+        (_, Location::Local(_), Some(etag), _) => {
+            checksum::local_matches_etag(storage, &task.dst, dst.size, etag).await
+        }
+        _ => Ok(false),
     }
-    Ok(hex::encode(md5.finalize()))
 }
 
 /// Counts bytes as they pass.

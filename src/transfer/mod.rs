@@ -5,6 +5,7 @@
 //! Owns: jobs, planning, conflict policy, routes (server-side, streamed, staged, upload,
 //! download), verification, history. Uses `storage`; must not know about the UI or the terminal.
 
+pub mod checksum;
 pub mod copy;
 pub mod events;
 pub mod history;

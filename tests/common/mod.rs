@@ -2,6 +2,7 @@
 //! in-process s3s server, Garage, moto), the expected-failure table, and byte helpers.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod servers;
 
 use std::collections::BTreeMap;
@@ -59,23 +60,21 @@ fn unique_bucket() -> String {
     )
 }
 
-/// A fresh target on `backend`.
-pub async fn target(backend: Backend) -> Target {
-    let dir = tempfile::tempdir().unwrap();
+/// A running S3 server to test against, with its keys.
+pub struct ServerInfo {
+    pub url: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// The in-process server (kept alive while this lives).
+    pub server: Option<LocalS3Server>,
+}
+
+/// Starts (or reuses) the S3 server of `backend`; `dir` holds an in-process server's data.
+pub async fn server_for(backend: Backend, dir: &std::path::Path) -> ServerInfo {
     let (url, ak, sk, server) = match backend {
-        Backend::Local => {
-            return Target {
-                backend,
-                storage: Storage::new(EndpointConfig::default(), BTreeMap::new()),
-                root: Location::Local(dir.path().join("root")),
-                bad_credentials: None,
-                server: None,
-                secret: String::new(),
-                dir,
-            };
-        }
+        Backend::Local => panic!("the local disk has no server"),
         Backend::S3sFs => {
-            let server = LocalS3Server::start_fs(&dir.path().join("s3"), "AKIDTEST", "test-secret")
+            let server = LocalS3Server::start_fs(&dir.join("s3"), "AKIDTEST", "test-secret")
                 .await
                 .unwrap();
             (
@@ -104,6 +103,35 @@ pub async fn target(backend: Backend) -> Target {
             )
         }
     };
+    ServerInfo {
+        url,
+        access_key: ak,
+        secret_key: sk,
+        server,
+    }
+}
+
+/// A fresh bucket name.
+pub fn fresh_bucket() -> String {
+    unique_bucket()
+}
+
+/// A fresh target on `backend`.
+pub async fn target(backend: Backend) -> Target {
+    let dir = tempfile::tempdir().unwrap();
+    if backend == Backend::Local {
+        return Target {
+            backend,
+            storage: Storage::new(EndpointConfig::default(), BTreeMap::new()),
+            root: Location::Local(dir.path().join("root")),
+            bad_credentials: None,
+            server: None,
+            secret: String::new(),
+            dir,
+        };
+    }
+    let info = server_for(backend, dir.path()).await;
+    let (url, ak, sk, server) = (info.url, info.access_key, info.secret_key, info.server);
     let mut named = BTreeMap::new();
     named.insert("t".to_string(), EndpointConfig::with_keys(&url, &ak, &sk));
     let bad_secret = format!("{}0", &sk[..sk.len() - 1]);
