@@ -241,7 +241,7 @@ async fn upload_then_download_garage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_then_download_s3s() {
-    upload_then_download(Backend::S3sFs).await;
+    upload_then_download(Backend::S3s).await;
 }
 
 async fn server_side_within_one_endpoint(backend: Backend) {
@@ -276,12 +276,12 @@ async fn server_side_within_one_endpoint_garage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_within_one_endpoint_s3s() {
-    server_side_within_one_endpoint(Backend::S3sFs).await;
+    server_side_within_one_endpoint(Backend::S3s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_and_staged_across_two_servers_and_accounts() {
-    let env = Env::new(&[("a", Backend::S3sFs, 5), ("b", Backend::Garage, 5)]).await;
+    let env = Env::new(&[("a", Backend::S3s, 5), ("b", Backend::Garage, 5)]).await;
     let sums = make_tree(&env.dir.path().join("src"));
     let a = env.bucket("a").join("tree/");
     assert_ok(
@@ -340,7 +340,7 @@ async fn streamed_and_staged_across_two_servers_and_accounts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn move_deletes_sources_only_after_a_verified_copy() {
-    let env = Env::new(&[("a", Backend::Garage, 5), ("b", Backend::S3sFs, 1)]).await;
+    let env = Env::new(&[("a", Backend::Garage, 5), ("b", Backend::S3s, 1)]).await;
     let sums = make_tree(&env.dir.path().join("src"));
     let a = env.bucket("a").join("m/");
     let r = run(

@@ -1,6 +1,19 @@
 //! An S3 protocol server on 127.0.0.1, in this process: the `s3s` crate (HTTP, SigV4 auth, the
-//! S3 wire format) over a storage backend. It backs `s3ferry --demo` and the test suite; it is a
-//! real server on a real port, so the SDK's bytes cross a real socket.
+//! S3 wire format) over our own storage backend ([`store::Store`]: keys in memory, bytes in files).
+//! It backs `s3ferry --demo` and the test suite; it is a real server on a real port, so the SDK's
+//! bytes cross a real socket.
+
+mod body;
+mod buckets;
+mod checksum;
+mod conditions;
+mod listing;
+mod multipart;
+mod multipart_list;
+mod objects;
+mod store;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,7 +31,8 @@ pub struct LocalS3Server {
 }
 
 impl LocalS3Server {
-    /// Serves the directory `root` (created if missing) on a free port of 127.0.0.1 with one
+    /// Serves an empty store whose object bytes live in a new directory inside `root` (created if
+    /// missing; the store's files go when the server stops), on a free port of 127.0.0.1 with one
     /// access key. Must be called inside a tokio runtime; the server runs on it.
     pub async fn start_fs(
         root: &Path,
@@ -26,9 +40,7 @@ impl LocalS3Server {
         secret_key: &str,
     ) -> std::io::Result<Self> {
         std::fs::create_dir_all(root)?;
-        let fs =
-            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(store::Store::new(root)?);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Local,
-    S3sFs,
+    S3s,
     Garage,
     Moto,
 }
@@ -73,7 +73,7 @@ pub struct ServerInfo {
 pub async fn server_for(backend: Backend, dir: &std::path::Path) -> ServerInfo {
     let (url, ak, sk, server) = match backend {
         Backend::Local => panic!("the local disk has no server"),
-        Backend::S3sFs => {
+        Backend::S3s => {
             let server = LocalS3Server::start_fs(&dir.join("s3"), "AKIDTEST", "test-secret")
                 .await
                 .unwrap();
@@ -165,15 +165,6 @@ pub async fn target(backend: Backend) -> Target {
 /// own runs). The case still runs; it must fail, and passing is reported so the mark goes away.
 pub fn expected_failure(backend: Backend, case: &str) -> Option<&'static str> {
     match (backend, case) {
-        (Backend::S3sFs, "key_that_is_also_a_prefix_and_folder_markers") => Some(
-            "s3s-fs 0.14 cannot hold keys `a` and `a/b` together, and answers 500 to folder markers",
-        ),
-        (Backend::S3sFs, "odd_keys_round_trip") => Some(
-            "s3s-fs 0.14 echoes EncodingType=url but returns keys unencoded, so `%2F` and `+` decode wrongly",
-        ),
-        (Backend::S3sFs, "failed_or_dropped_multipart_leaves_nothing") => {
-            Some("s3s-fs 0.14 does not implement ListMultipartUploads")
-        }
         (Backend::Moto, "write_small_and_multipart" | "server_side_copy_and_upload_part_copy") => {
             Some(
                 "moto 5.2 answers the SDK's CompleteMultipartUpload with a 200 whose body the SDK reads as an error (Garage completes the same requests)",
