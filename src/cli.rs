@@ -43,10 +43,14 @@ pub struct GlobalArgs {
     /// The config file (default: the XDG config dir's s3ferry/config.toml).
     #[arg(long, global = true)]
     pub config: Option<std::path::PathBuf>,
-    /// Start two demo S3 endpoints in this process, "demo-a" and "demo-b", seeded with sample
-    /// buckets, and add them to the configured endpoints.
-    #[arg(long)]
+    /// Start two demo S3 endpoints in this process, "cloud-a" and "cloud-b" (different keys),
+    /// seeded with sample buckets, and add them to the configured endpoints.
+    #[arg(long, global = true)]
     pub demo: bool,
+    /// The terminal UI's theme: default, light, mono, a name in the config dir's themes/, or a
+    /// .toml path (NO_COLOR selects mono).
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
 }
 
 /// Options of cp and mv.
@@ -133,11 +137,8 @@ pub fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
-/// Builds the storage from the config file, the global flags and any extra endpoints.
-pub fn storage_from(
-    global: &GlobalArgs,
-    extra: BTreeMap<String, EndpointConfig>,
-) -> Result<Storage, String> {
+/// Loads the config file (`--config`, `S3FERRY_CONFIG` or the XDG path), printing warnings.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, String> {
     let path = global.config.clone().or_else(config_path);
     let (config, warnings) = match &path {
         Some(p) => Config::load(p)?,
@@ -145,16 +146,26 @@ pub fn storage_from(
     };
     for w in warnings {
         eprintln!("s3ferry: warning: {w}");
+        tracing::warn!("{w}");
     }
+    Ok(config)
+}
+
+/// Builds the storage from the config, the global flags and any extra endpoints.
+pub fn storage_from(
+    global: &GlobalArgs,
+    config: &Config,
+    extra: BTreeMap<String, EndpointConfig>,
+) -> Storage {
     let default = EndpointConfig {
         url: global.endpoint_url.clone(),
         region: global.region.clone(),
         profile: global.profile.clone(),
         ..EndpointConfig::default()
     };
-    let mut named = config.endpoints;
+    let mut named = config.endpoints.clone();
     named.extend(extra);
-    Ok(Storage::new(default, named))
+    Storage::new(default, named)
 }
 
 async fn run(cli: Cli) -> ExitCode {
@@ -173,20 +184,16 @@ async fn run(cli: Cli) -> ExitCode {
         .as_ref()
         .map(|d| d.endpoints.clone())
         .unwrap_or_default();
-    let storage = match storage_from(&cli.global, extra) {
-        Ok(s) => s,
+    let config = match load_config(&cli.global) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("s3ferry: {e}");
             return ExitCode::from(2);
         }
     };
+    let storage = storage_from(&cli.global, &config, extra);
     match cli.command {
-        None => {
-            eprintln!(
-                "s3ferry: the terminal UI is not built yet; try `s3ferry ls s3://` or --help"
-            );
-            ExitCode::from(2)
-        }
+        None => crate::tui::main(storage, &config, &cli.global, demo.is_some()).await,
         Some(Command::Ls {
             location,
             recursive,

@@ -7,25 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::text::escape;
+use crate::text::{escape, human_bytes};
 use crate::transfer::history::{self, HistoryRecord};
 use crate::transfer::{Event, JobReport, JobSpec, JobStatus, PlanItem, Progress, Worker};
-
-/// Human sizes: 1.5 MiB.
-pub fn human_bytes(n: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
 
 fn bar(p: &Progress) -> String {
     let frac = if p.bytes_total > 0 {
@@ -82,6 +66,9 @@ pub async fn run_with_progress(
                 if tty {
                     eprint!("\r\x1b[2K");
                 }
+                // A cancelled upload's abort is sent from a task of its own: let it go out
+                // before the runtime stops.
+                crate::storage::s3::upload::settle_aborts(std::time::Duration::from_secs(10)).await;
                 return report;
             }
             Some(_) => {}

@@ -1,4 +1,4 @@
-//! `--demo`: two S3 endpoints inside this process ("demo-a" and "demo-b", on 127.0.0.1, with
+//! `--demo`: two S3 endpoints inside this process ("cloud-a" and "cloud-b", on 127.0.0.1, with
 //! different keys), backed by a temporary directory and seeded with sample buckets and files, so
 //! s3ferry can be tried — across two accounts — without any AWS account.
 
@@ -17,8 +17,8 @@ pub struct Demo {
 }
 
 const ACCOUNTS: [(&str, &str, &str); 2] = [
-    ("demo-a", "AKIDDEMOA", "demo-a-secret"),
-    ("demo-b", "AKIDDEMOB", "demo-b-secret"),
+    ("cloud-a", "AKIDCLOUDA", "cloud-a-secret"),
+    ("cloud-b", "AKIDCLOUDB", "cloud-b-secret"),
 ];
 
 impl Demo {
@@ -54,8 +54,8 @@ impl Demo {
 
     async fn seed(&self) -> Result<(), StorageError> {
         let storage = Storage::new(EndpointConfig::default(), self.endpoints.clone());
-        let a = |b: &str| Location::s3(EndpointRef::Named("demo-a".into()), b, "");
-        let b = |b: &str| Location::s3(EndpointRef::Named("demo-b".into()), b, "");
+        let a = |b: &str| Location::s3(EndpointRef::Named("cloud-a".into()), b, "");
+        let b = |b: &str| Location::s3(EndpointRef::Named("cloud-b".into()), b, "");
         for bucket in [a("photos"), a("logs"), b("backup")] {
             storage.create_dir(&bucket).await?;
         }
@@ -74,6 +74,9 @@ impl Demo {
             )
         }));
         files.push((a("photos").join("raw/big-scan.tiff"), 48 * 1024 * 1024));
+        files.push((a("photos").join("raw/panorama.tiff"), 24 * 1024 * 1024));
+        // A hostile name: shown escaped, never sent to the terminal raw.
+        files.push((a("logs").join("evil-\u{1b}[2J-name.txt"), 64));
         files.push((a("photos").join("README.txt"), 300));
         files.push((b("backup").join("old/notes.txt"), 2_000));
         for (loc, size) in files {

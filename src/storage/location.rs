@@ -28,7 +28,7 @@ impl fmt::Display for EndpointRef {
 }
 
 /// A place s3ferry can list, read from or write to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Location {
     /// A file or directory on the local disk (the path is kept byte-exact).
     Local(PathBuf),

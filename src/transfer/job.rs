@@ -75,7 +75,7 @@ impl Route {
 }
 
 /// Options of a job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobOptions {
     pub conflict: ConflictPolicy,
     pub mode: Mode,
@@ -117,7 +117,7 @@ impl JobOptions {
 }
 
 /// A job as submitted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobSpec {
     pub kind: JobKind,
     pub sources: Vec<Location>,

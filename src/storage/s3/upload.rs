@@ -3,6 +3,8 @@
 //! (CopyObject, or UploadPartCopy above the copy threshold). Every error, cancellation or drop
 //! of a multipart write aborts the upload, so nothing half-written stays behind.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
@@ -187,6 +189,7 @@ impl Drop for AbortGuard {
             std::mem::take(&mut self.upload_id),
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            PENDING_ABORTS.fetch_add(1, Ordering::SeqCst);
             rt.spawn(async move {
                 let _ = client
                     .abort_multipart_upload()
@@ -195,8 +198,23 @@ impl Drop for AbortGuard {
                     .upload_id(id)
                     .send()
                     .await;
+                PENDING_ABORTS.fetch_sub(1, Ordering::SeqCst);
             });
         }
+    }
+}
+
+/// Aborts of multipart uploads still in flight. A process-wide count (not a channel) because
+/// drops happen anywhere a future is cancelled, and the only question asked of it is the one
+/// at exit: "may the runtime stop yet?"
+static PENDING_ABORTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits (at most `limit`) until every abort of a dropped multipart upload has been sent, so
+/// quitting after a cancel leaves no upload behind.
+pub async fn settle_aborts(limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while PENDING_ABORTS.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
