@@ -216,7 +216,8 @@ fn modal_key(app: &mut App, modal: Modal, key: Key) -> (Option<Modal>, Vec<Effec
             app.pane_mut(app.side).marks.clear();
             (None, vec![Effect::Submit(spec)])
         }
-        Modal::ConfirmQuit { .. } if enter || key.code == Code::Char('y') => {
+        // A second Ctrl-C confirms, as in a shell.
+        Modal::ConfirmQuit { .. } if enter || key.code == Code::Char('y') || esc && key.ctrl => {
             app.quit = true;
             (None, vec![Effect::Quit])
         }

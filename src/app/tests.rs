@@ -359,7 +359,11 @@ fn quit_asks_while_jobs_run() {
     assert!(matches!(app.modal, Some(Modal::ConfirmQuit { active: 1 })));
     assert!(press(&mut app, "esc").is_empty());
     assert!(!app.quit);
-    assert_eq!(press(&mut app, "q y"), [Effect::Quit]);
+    assert_eq!(
+        press(&mut app, "C-c C-c"),
+        [Effect::Quit],
+        "a double Ctrl-C quits"
+    );
     assert!(app.quit);
 }
 

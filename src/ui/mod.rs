@@ -18,10 +18,20 @@ use ratatui::widgets::Paragraph;
 use crate::app::{Action, App, Side, job_panel_height};
 pub use theme::Theme;
 
+/// Below this size only "terminal too small" is shown.
+pub const MIN_WIDTH: u16 = 10;
+/// Below this size only "terminal too small" is shown.
+pub const MIN_HEIGHT: u16 = 4;
+
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
-    if area.width == 0 || area.height == 0 {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!("terminal too small: {MIN_WIDTH}×{MIN_HEIGHT} at least");
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let hint_rows = u16::from(area.height >= 3);

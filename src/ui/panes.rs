@@ -137,21 +137,27 @@ fn entry_style(theme: &Theme, entry: &Entry) -> Style {
     })
 }
 
-/// Which columns fit: name always, size from 20 columns, modified time from 44.
+/// Which columns fit: name always, size from 20 columns, the date from 34, date and time
+/// from 50.
 struct Columns {
     name: usize,
     size: bool,
-    time: bool,
+    time: usize,
 }
 
 const SIZE_W: usize = 7;
+const DATE_W: usize = 10;
 const TIME_W: usize = 16;
 
 impl Columns {
     fn for_width(width: usize) -> Columns {
         let size = width >= 20;
-        let time = width >= 44;
-        let fixed = 1 + usize::from(size) * (SIZE_W + 1) + usize::from(time) * (TIME_W + 1);
+        let time = match width {
+            50.. => TIME_W,
+            34.. => DATE_W,
+            _ => 0,
+        };
+        let fixed = 1 + usize::from(size) * (SIZE_W + 1) + if time > 0 { time + 1 } else { 0 };
         Columns {
             name: width.saturating_sub(fixed),
             size,
@@ -171,10 +177,15 @@ impl Columns {
                 format!("{}Size", arrow(SortBy::Size))
             ));
         }
-        if self.time {
+        if self.time > 0 {
+            let label = if self.time == TIME_W {
+                "Modified"
+            } else {
+                "Date"
+            };
             out.push_str(&format!(
                 " {}",
-                fit(&format!("Modified{}", arrow(SortBy::Time)), TIME_W)
+                fit(&format!("{label}{}", arrow(SortBy::Time)), self.time)
             ));
         }
         out
@@ -198,9 +209,10 @@ impl Columns {
             };
             out.push_str(&format!(" {size:>SIZE_W$}"));
         }
-        if self.time {
+        if self.time > 0 {
             let t = entry.modified.map(timestamp).unwrap_or_default();
-            out.push_str(&format!(" {}", fit(&t, TIME_W)));
+            let t: String = t.chars().take(self.time).collect();
+            out.push_str(&format!(" {}", fit(&t, self.time)));
         }
         out
     }
