@@ -193,3 +193,163 @@ async fn copy_within_garage_goes_server_side() {
         "one endpoint and account: CopyObject"
     );
 }
+
+/// Puts the cursor of the focused pane on `name`.
+fn cursor_to(d: &mut Driver, name: &str) {
+    let pane = d.app.focused();
+    let pos = pane
+        .view
+        .iter()
+        .position(|&i| pane.entries[i].name == name)
+        .unwrap_or_else(|| panic!("{name} not in {:?}", pane_names(&d.app, d.app.side)));
+    d.press("g");
+    d.press(&"j ".repeat(pos));
+}
+
+async fn listed(d: &mut Driver, side: Side, want: &[&str]) {
+    let ok = d
+        .until(WAIT, |app| {
+            !app.pane(side).loading && app.modal.is_none() && pane_names(app, side) == want
+        })
+        .await;
+    assert!(
+        ok,
+        "{side:?} pane: {:?}, want {want:?}; status {:?}",
+        pane_names(&d.app, side),
+        d.app.status
+    );
+}
+
+/// Every operation the UI offers, on the in-process server behind `--demo`: new folder, open
+/// and back, rename, info, preview, presigned URL, move to the local disk, delete, filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_works_on_the_demo_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalS3Server::start_fs(&dir.path().join("s3"), "AKIDCLOUDA", "secret-a")
+        .await
+        .unwrap();
+    let mut named = BTreeMap::new();
+    named.insert(
+        "cloud-a".to_string(),
+        EndpointConfig::with_keys(&server.url(), "AKIDCLOUDA", "secret-a"),
+    );
+    let storage = Arc::new(Storage::new(EndpointConfig::default(), named));
+    let bucket = Location::s3(EndpointRef::Named("cloud-a".into()), "photos", "");
+    storage.create_dir(&bucket).await.unwrap();
+    put(
+        &storage,
+        &bucket.join("a.txt"),
+        b"hello preview\nsecond line\n",
+    )
+    .await;
+    put(&storage, &bucket.join("b.bin"), &[7u8; 70_000]).await;
+    let local = dir.path().join("local");
+    std::fs::create_dir(&local).unwrap();
+
+    let (worker, events) = Worker::new(storage.clone(), 4, None);
+    let (app, initial) = App::new(
+        bucket.clone(),
+        Location::Local(local.clone()),
+        Location::local("/"),
+    );
+    let mut d = Driver::new(app, initial, worker, events);
+    listed(&mut d, Side::Left, &["a.txt", "b.bin"]).await;
+
+    // F7: a folder marker, listed as a directory; open it and come back to it.
+    d.press("F7 n e w enter");
+    listed(&mut d, Side::Left, &["new", "a.txt", "b.bin"]).await;
+    assert!(
+        storage.stat(&bucket.join("new/")).await.is_ok(),
+        "the marker exists"
+    );
+    cursor_to(&mut d, "new");
+    d.press("enter");
+    listed(&mut d, Side::Left, &[]).await;
+    d.press("backspace");
+    listed(&mut d, Side::Left, &["new", "a.txt", "b.bin"]).await;
+    assert_eq!(
+        d.app.focused().current().unwrap().name,
+        "new",
+        "the cursor comes back to it"
+    );
+
+    // F2: rename.
+    cursor_to(&mut d, "a.txt");
+    d.press("F2 C-u r . t x t enter");
+    listed(&mut d, Side::Left, &["new", "b.bin", "r.txt"]).await;
+
+    // i, v, p: info, preview, presigned URL.
+    cursor_to(&mut d, "r.txt");
+    d.press("i");
+    assert!(
+        d.until(WAIT, |app| matches!(app.modal, Some(Modal::Info { .. })))
+            .await
+    );
+    let Some(Modal::Info { rows, .. }) = &d.app.modal else {
+        panic!()
+    };
+    assert!(
+        rows.iter()
+            .any(|(k, v)| k == "size" && v.contains("26 bytes")),
+        "{rows:?}"
+    );
+    d.press("esc v");
+    assert!(
+        d.until(WAIT, |app| matches!(app.modal, Some(Modal::Preview { .. })))
+            .await
+    );
+    let Some(Modal::Preview { lines, .. }) = &d.app.modal else {
+        panic!()
+    };
+    assert_eq!(lines, &["hello preview", "second line"]);
+    d.press("esc p");
+    assert!(
+        d.until(WAIT, |app| matches!(app.modal, Some(Modal::Message { .. })))
+            .await
+    );
+    let Some(Modal::Message { text, .. }) = &d.app.modal else {
+        panic!()
+    };
+    assert!(
+        text.starts_with(&server.url()) && text.contains("X-Amz-Signature"),
+        "{text}"
+    );
+    d.press("esc");
+
+    // F6: move b.bin to the local pane; the source goes only after the copy.
+    cursor_to(&mut d, "b.bin");
+    d.press("F6");
+    assert!(
+        d.until(
+            WAIT,
+            |app| matches!(&app.modal, Some(Modal::Plan(p)) if p.complete)
+        )
+        .await
+    );
+    d.press("enter");
+    listed(&mut d, Side::Right, &["b.bin"]).await;
+    listed(&mut d, Side::Left, &["new", "r.txt"]).await;
+    assert_eq!(
+        std::fs::read(local.join("b.bin")).unwrap(),
+        vec![7u8; 70_000]
+    );
+
+    // Filter, then F8 with confirmation.
+    d.press("/ r . t enter");
+    assert_eq!(d.app.focused().view.len(), 1);
+    d.press("F8 y");
+    listed(&mut d, Side::Left, &["new"]).await;
+    assert!(
+        storage.stat(&bucket.join("r.txt")).await.is_err(),
+        "deleted"
+    );
+    d.press("/ esc");
+
+    // The local pane: a new directory and a rename.
+    d.press("tab F7 d i r enter");
+    listed(&mut d, Side::Right, &["dir", "b.bin"]).await;
+    cursor_to(&mut d, "b.bin");
+    d.press("r C-u c . b i n enter");
+    listed(&mut d, Side::Right, &["dir", "c.bin"]).await;
+    assert!(local.join("dir").is_dir() && local.join("c.bin").is_file());
+}

@@ -105,15 +105,29 @@ pub async fn run(
                 dirty = true;
             }
             _ = tokio::time::sleep_until(draw_at) => {}
-            _ = term.recv() => break Ok(()),
-            _ = hup.recv() => break Ok(()),
-            _ = int.recv() => break Ok(()),
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: cancelling jobs and restoring the terminal");
+                break Ok(());
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: the terminal went away; cancelling jobs");
+                break Ok(());
+            }
+            _ = int.recv() => {
+                tracing::info!("SIGINT: cancelling jobs and restoring the terminal");
+                break Ok(());
+            }
         }
     };
     input.abort();
     shutdown(&worker, &mut rx, app.jobs.active()).await;
+    tracing::info!("jobs cleaned up; restoring the terminal");
     forward.abort();
+    drop(terminal);
     ratatui::restore();
+    // After leaving the alternate screen: some terminals (tmux) keep the visibility the
+    // alternate screen had.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
     result
 }
 
