@@ -122,6 +122,25 @@ impl Pane {
     /// Merges one page into the sorted entries. `first` replaces what a previous listing of
     /// the same location left. Keeps the cursor on the same entry.
     pub fn add_page(&mut self, mut page: Vec<Entry>, first: bool) {
+        let sort = self.sort;
+        page.sort_by(|a, b| compare(sort, a, b));
+        // S3 sends keys in order, so a page usually sorts after everything already here:
+        // append it, leaving indices (and the cursor) alone: O(page), not O(listing).
+        let appends = !first
+            && self.want_cursor.is_none()
+            && match (self.entries.last(), page.first()) {
+                (Some(last), Some(next)) => compare(sort, last, next).is_le(),
+                _ => true,
+            };
+        if appends {
+            let start = self.entries.len();
+            self.entries.extend(page);
+            let needle = self.filter.to_lowercase();
+            self.view.extend((start..self.entries.len()).filter(|&i| {
+                needle.is_empty() || self.entries[i].name.to_lowercase().contains(&needle)
+            }));
+            return;
+        }
         let keep = self
             .want_cursor
             .clone()
@@ -129,8 +148,6 @@ impl Pane {
         if first {
             self.entries.clear();
         }
-        let sort = self.sort;
-        page.sort_by(|a, b| compare(sort, a, b));
         let old = std::mem::take(&mut self.entries);
         self.entries = merge(old, page, |a, b| compare(sort, a, b));
         self.refilter(keep.as_deref());
