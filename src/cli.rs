@@ -164,6 +164,14 @@ pub fn storage_from(
         ..EndpointConfig::default()
     };
     let mut named = config.endpoints.clone();
+    for profile in crate::config::aws_profiles() {
+        named
+            .entry(format!("profile.{profile}"))
+            .or_insert_with(|| EndpointConfig {
+                profile: Some(profile),
+                ..EndpointConfig::default()
+            });
+    }
     named.extend(extra);
     Storage::new(default, named)
 }

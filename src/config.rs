@@ -52,6 +52,47 @@ pub fn config_path() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().join("config.toml"))
 }
 
+/// The profiles of `~/.aws/config` and `~/.aws/credentials` (or `AWS_CONFIG_FILE` and
+/// `AWS_SHARED_CREDENTIALS_FILE`), except `default`, which `s3://` already uses. Each becomes
+/// an endpoint named `profile.NAME` so a pane can switch to it (`e`) and a location can name it.
+pub fn aws_profiles() -> Vec<String> {
+    let home = directories::BaseDirs::new().map(|d| d.home_dir().join(".aws"));
+    let file = |var: &str, name: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(name)))
+    };
+    let mut names = Vec::new();
+    for (path, in_config) in [
+        (file("AWS_CONFIG_FILE", "config"), true),
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
+    ] {
+        if let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) {
+            names.extend(profile_names(&text, in_config));
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Section names of an AWS config (`[profile x]`) or credentials (`[x]`) file.
+fn profile_names(text: &str, config_file: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']'))
+        .filter_map(|section| {
+            let section = section.trim();
+            if config_file {
+                section.strip_prefix("profile ").map(str::trim)
+            } else {
+                Some(section)
+            }
+        })
+        .filter(|n| *n != "default" && !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 impl Config {
     /// Loads a config file; a missing file gives the default. Returns warnings to show, such as
     /// a file with secret keys that others can read.
@@ -119,5 +160,19 @@ mod tests {
         }
         std::fs::write(&path, "nonsense = [").unwrap();
         assert!(Config::load(&path).is_err());
+    }
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::profile_names;
+
+    #[test]
+    fn profile_sections_are_read_from_both_files() {
+        let config =
+            "[default]\nregion = eu-west-1\n[profile work]\nregion = us-east-1\n[sso-session x]\n";
+        assert_eq!(profile_names(config, true), ["work"]);
+        let credentials = "[default]\naws_access_key_id = A\n[backup]\n";
+        assert_eq!(profile_names(credentials, false), ["backup"]);
     }
 }
