@@ -81,7 +81,8 @@ pub async fn run_with_progress(
 pub fn print_report(r: &JobReport, json: bool) -> ExitCode {
     if json {
         let rec = HistoryRecord::from(r);
-        println!("{}", serde_json::to_string(&rec).unwrap_or_default());
+        let line = serde_json::to_string(&rec).unwrap_or_default();
+        println!("{}", crate::text::json_safe(&line));
     } else {
         let status = match r.status {
             JobStatus::Finished => "done",
@@ -121,7 +122,7 @@ pub fn print_plan(items: &[PlanItem], json: bool) -> ExitCode {
                         "source": t.src.to_string(), "destination": t.dst.to_string(),
                         "size": t.size, "mode": t.route.as_str(),
                     });
-                    println!("{line}");
+                    println!("{}", crate::text::json_safe(&line.to_string()));
                 } else {
                     println!(
                         "{:<11} {:>12}  {} → {}",
@@ -185,13 +186,14 @@ pub fn history(json: bool, csv: bool) -> ExitCode {
                 r.bytes,
                 r.duration_secs,
                 r.throughput_bytes_per_sec,
-                q(&r.sources.join(" ")),
-                q(r.destination.as_deref().unwrap_or(""))
+                q(&escape(&r.sources.join(" "))),
+                q(&escape(r.destination.as_deref().unwrap_or("")))
             );
         }
     } else if json {
         for r in &records {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            let line = serde_json::to_string(r).unwrap_or_default();
+            println!("{}", crate::text::json_safe(&line));
         }
     } else {
         println!(

@@ -29,6 +29,26 @@ pub fn escape(name: &str) -> String {
     out
 }
 
+/// JSON text with every character that must not reach a terminal raw written as a `\uXXXX`
+/// escape. serde_json escapes ASCII controls itself but not C1 controls (`\u{9b}` is a CSI on
+/// many terminals), bidi overrides or zero-width characters; escaped, the JSON value is the same.
+/// Raw tabs and line breaks can only be whitespace between tokens, so they stay.
+pub fn json_safe(json: &str) -> String {
+    if !json.chars().any(is_unsafe) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t') {
+            // Every unsafe character is in the Basic Multilingual Plane: one escape each.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Human sizes: 1.5 MiB.
 pub fn human_bytes(n: f64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -75,5 +95,27 @@ mod tests {
             escape("a\x07"),
             "a literal backslash cannot imitate an escape"
         );
+    }
+
+    #[test]
+    fn json_stays_the_same_value_without_raw_invisibles() {
+        let v = serde_json::json!({"k": "a\u{9b}31m\u{202e}b\u{200b}\x1b\n", "n": [1, 2]});
+        for text in [
+            serde_json::to_string(&v).unwrap(),
+            serde_json::to_string_pretty(&v).unwrap(),
+        ] {
+            let safe = json_safe(&text);
+            assert!(
+                !safe
+                    .chars()
+                    .any(|c| is_unsafe(c) && !matches!(c, '\n' | ' ')),
+                "{safe:?}"
+            );
+            assert!(
+                safe.contains("\\u009b") && safe.contains("\\u202e"),
+                "{safe}"
+            );
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), v);
+        }
     }
 }

@@ -87,7 +87,12 @@ impl Store {
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         self.bucket(&req.input.bucket)?;
-        Ok(S3Response::new(GetBucketLocationOutput::default()))
+        // us-east-1 is the empty location constraint.
+        let region = (self.region != "us-east-1")
+            .then(|| BucketLocationConstraint::from(self.region.clone()));
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint: region,
+        }))
     }
 }
 

@@ -67,6 +67,7 @@ impl Store {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let i = req.input;
         let meta = self.object(&i.bucket, &i.key)?;
+        store::check_readable(&meta)?;
         check_conditions(
             &meta,
             i.if_match.as_ref(),

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
+use md5::Digest;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
@@ -28,6 +29,8 @@ pub(crate) const MAX_KEY: usize = 1024;
 /// server's root (removed when the store goes).
 pub struct Store {
     dir: tempfile::TempDir,
+    /// The region buckets are in (GetBucketLocation).
+    pub(crate) region: String,
     next: AtomicU64,
     pub(crate) buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
 }
@@ -88,10 +91,11 @@ pub(crate) struct PartMeta {
 
 impl Store {
     /// A store keeping its files in a new directory inside `root`.
-    pub fn new(root: &Path) -> std::io::Result<Store> {
+    pub fn new(root: &Path, region: &str) -> std::io::Result<Store> {
         let dir = tempfile::Builder::new().prefix("s3s-").tempdir_in(root)?;
         Ok(Store {
             dir,
+            region: region.to_string(),
             next: AtomicU64::new(1),
             buckets: RwLock::new(BTreeMap::new()),
         })
@@ -126,10 +130,14 @@ impl Store {
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
     }
 
-    /// The source object of a copy.
+    /// The source object of a copy (refused when archived).
     pub(crate) fn copy_source(&self, src: &CopySource) -> S3Result<Arc<ObjectMeta>> {
         match src {
-            CopySource::Bucket { bucket, key, .. } => self.object(bucket, key),
+            CopySource::Bucket { bucket, key, .. } => {
+                let meta = self.object(bucket, key)?;
+                check_readable(&meta)?;
+                Ok(meta)
+            }
             _ => Err(s3_error!(
                 NotImplemented,
                 "copy sources other than bucket/key"
@@ -161,6 +169,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Storage classes whose objects must be restored before they can be read, as on AWS.
+const ARCHIVED: [&str; 2] = ["GLACIER", "DEEP_ARCHIVE"];
+
+/// Refuses to read (GET, or copy from) an archived object: `403 InvalidObjectState`, as AWS
+/// answers for a GLACIER or DEEP_ARCHIVE object that was not restored.
+pub(crate) fn check_readable(meta: &ObjectMeta) -> S3Result<()> {
+    match meta.attrs.storage_class.as_deref() {
+        Some(class) if ARCHIVED.contains(&class) => Err(s3_error!(
+            InvalidObjectState,
+            "The operation is not valid for the object's storage class"
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn check_key(key: &str) -> S3Result<()> {
     if key.len() > MAX_KEY {
         return Err(s3_error!(KeyTooLongError, "Your key is too long"));
@@ -173,10 +196,57 @@ pub(crate) fn etag(value: &str) -> ETag {
     ETag::Strong(value.to_string())
 }
 
+impl Store {
+    /// Adds objects directly to the index, all with the same bytes (one blob shared by every
+    /// key), creating the bucket if needed: seeds huge listings without a request per key.
+    pub(crate) fn seed(
+        &self,
+        bucket: &str,
+        keys: impl IntoIterator<Item = String>,
+        bytes: &[u8],
+    ) -> std::io::Result<usize> {
+        let path = self.blob_path();
+        std::fs::write(&path, bytes)?;
+        let blob = Arc::new(super::body::Blob::new(path));
+        let size = bytes.len() as u64;
+        let etag = hex::encode(md5::Md5::digest(bytes));
+        let modified = SystemTime::now();
+        let b = write(&self.buckets)
+            .entry(bucket.to_string())
+            .or_insert_with(|| Arc::new(Bucket::new()))
+            .clone();
+        let mut objects = write(&b.objects);
+        let mut n = 0;
+        for key in keys {
+            let meta = ObjectMeta {
+                data: super::body::whole(blob.clone(), size),
+                size,
+                etag: etag.clone(),
+                modified,
+                attrs: Attrs::default(),
+                checksum: None,
+                parts: Vec::new(),
+            };
+            objects.insert(key, Arc::new(meta));
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The store as the S3 service sees it: shared with the [`super::LocalS3Server`] handle (which
+/// seeds it and reads its counters), and counting operations in flight.
+pub(crate) struct Served {
+    pub store: Arc<Store>,
+    pub stats: Arc<super::stats::ServerStats>,
+    /// Added to every operation, to play a slow store.
+    pub latency: Option<std::time::Duration>,
+}
+
 type Op<'a, T> = Pin<Box<dyn Future<Output = S3Result<S3Response<T>>> + Send + 'a>>;
 
 /// Implements each listed trait method (the trait is `#[async_trait]`) by boxing the inherent
-/// `Store` method of the same name.
+/// `Store` method of the same name, counted in flight while it runs.
 macro_rules! delegate {
     ($($name:ident: $input:ty => $output:ty;)*) => {$(
         fn $name<'life0, 'async_trait>(&'life0 self, req: S3Request<$input>) -> Op<'async_trait, $output>
@@ -184,13 +254,19 @@ macro_rules! delegate {
             'life0: 'async_trait,
             Self: 'async_trait,
         {
-            Box::pin(Store::$name(self, req))
+            Box::pin(async move {
+                let _in_flight = self.stats.enter(stringify!($name));
+                if let Some(d) = self.latency {
+                    tokio::time::sleep(d).await;
+                }
+                Store::$name(&self.store, req).await
+            })
         }
     )*};
 }
 
 /// Every operation not listed here answers `NotImplemented` (the trait's default).
-impl S3 for Store {
+impl S3 for Served {
     delegate! {
         list_buckets: ListBucketsInput => ListBucketsOutput;
         create_bucket: CreateBucketInput => CreateBucketOutput;

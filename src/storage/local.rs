@@ -2,6 +2,7 @@
 //! are renamed into place only when complete, so a failed, cancelled or dropped write leaves no
 //! partial file.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -162,6 +163,35 @@ pub async fn read(path: &Path, range: Option<Range<u64>>) -> Result<ByteStream> 
     let stream = tokio_util::io::ReaderStream::with_capacity(reader, CHUNK)
         .map(move |r| r.map_err(|e| StorageError::io("read", &owned, e)));
     Ok(Box::pin(stream))
+}
+
+/// The first symbolic link on the way from `root` down to `path` (`path` itself included,
+/// `root` not), if any exists there now. A target directory may itself be reached through links
+/// the user chose; below it, an existing link could carry a write outside, so planning refuses
+/// it. Components that do not exist yet end the walk (they will be created as directories).
+/// `real_dirs` remembers directories already found to be real ones, so a large job checks each
+/// directory once.
+pub async fn first_link_below(
+    root: &Path,
+    path: &Path,
+    real_dirs: &mut HashSet<PathBuf>,
+) -> Option<PathBuf> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut at = root.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        if real_dirs.contains(&at) {
+            continue;
+        }
+        match tokio::fs::symlink_metadata(&at).await {
+            Ok(m) if m.file_type().is_symlink() => return Some(at),
+            Ok(m) if m.is_dir() => {
+                real_dirs.insert(at.clone());
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Removes the temporary file unless the write was committed.

@@ -4,17 +4,23 @@
 //! Where things land: a file copied into a container (a prefix ending in `/`, a bucket root, an
 //! existing local directory, or any destination of several sources) keeps its name; a file copied
 //! onto a plain name takes that name; the contents of a directory or prefix land directly in the
-//! destination (like `aws s3 cp --recursive`).
+//! destination (like `aws s3 cp --recursive`). Local names keep their exact bytes; empty local
+//! directories and S3 folder markers (`dir/`) carry over as each other. The checks that keep
+//! every file inside its destination are in `landing`.
 
-use std::path::{Path, PathBuf};
+mod landing;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::job::{JobSpec, Mode, Route};
 use crate::storage::{EntryKind, Location, Storage, StorageError, s3::check_key};
+pub use landing::safe_local_path;
+use landing::{Landing, Rel};
 
 /// One file (or folder marker) to transfer.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +30,8 @@ pub struct FileTask {
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub route: Route,
-    /// An S3 folder marker (`dir/`): recreate the directory, move no bytes.
+    /// An S3 folder marker (`dir/`) or an empty local directory: recreate the directory (or
+    /// the marker), move no bytes.
     pub is_dir_marker: bool,
 }
 
@@ -37,50 +44,6 @@ pub enum PlanItem {
         name: String,
         reason: String,
     },
-}
-
-/// Maps a relative, `/`-separated key to a path below `root`, refusing anything that could
-/// leave it: `..` and `.` segments, empty segments (`a//b`), absolute keys, backslashes, NUL.
-pub fn safe_local_path(root: &Path, key: &str) -> Result<PathBuf, String> {
-    let key = key.strip_suffix('/').unwrap_or(key);
-    if key.is_empty() {
-        return Err("an empty name cannot be a local file".into());
-    }
-    if key.contains('\0') {
-        return Err("holds a NUL character".into());
-    }
-    if key.contains('\\') {
-        return Err("holds a backslash, which could act as a path separator".into());
-    }
-    if key.starts_with('/') {
-        return Err("is an absolute path".into());
-    }
-    let mut path = root.to_path_buf();
-    for seg in key.split('/') {
-        match seg {
-            "" => return Err("has an empty path segment ('//')".into()),
-            "." | ".." => {
-                return Err("has a '.' or '..' segment that could leave the target".into());
-            }
-            s => path.push(s),
-        }
-    }
-    Ok(path)
-}
-
-/// The destination of `rel` (a `/`-separated relative name) below `dest`.
-fn map_dest(dest: &Location, rel: &str) -> Result<Location, String> {
-    match dest {
-        Location::Local(root) => safe_local_path(root, rel).map(Location::Local),
-        Location::S3 { .. } => {
-            let loc = dest.join(rel);
-            if let Location::S3 { key, .. } = &loc {
-                check_key(key).map_err(|e| e.to_string())?;
-            }
-            Ok(loc)
-        }
-        Location::Buckets(_) => Err("choose a bucket as the destination".into()),
-    }
 }
 
 /// How a file goes from `src` to `dst` under `mode`.
@@ -129,6 +92,18 @@ pub fn start(
     spec: JobSpec,
     totals: Arc<PlanTotals>,
 ) -> (mpsc::Receiver<PlanItem>, [AbortOnDrop; 2]) {
+    start_within(storage, spec, totals, None)
+}
+
+/// [`start`], with each request planning makes (the HEAD of an object named as a source, each
+/// listing page of a prefix) holding one of the worker's transfer `slots` while it runs, so
+/// thousands of queued one-file jobs cannot send thousands of HEADs at once.
+pub fn start_within(
+    storage: Arc<Storage>,
+    spec: JobSpec,
+    totals: Arc<PlanTotals>,
+    slots: Option<Arc<Semaphore>>,
+) -> (mpsc::Receiver<PlanItem>, [AbortOnDrop; 2]) {
     let (tx, rx) = mpsc::channel(1024);
     let (planned_tx, mut planned_rx) = mpsc::channel::<PlanItem>(1024);
     // Counts each task as it is planned, then passes it on.
@@ -150,12 +125,18 @@ pub fn start(
         let Some(dest) = spec.dest.clone() else {
             return;
         };
-        let into = dest_is_container(&dest, spec.sources.len() > 1).await;
+        let several = spec.sources.len() > 1;
+        let mut p = Planner {
+            storage: &storage,
+            spec: &spec,
+            slots,
+            into: dest_is_container(&dest, several).await,
+            landing: Landing::new(dest.clone(), several),
+            dest,
+            tx: &planned_tx,
+        };
         for src in &spec.sources {
-            if plan_source(&storage, &spec, src, &dest, into, &planned_tx)
-                .await
-                .is_err()
-            {
+            if p.source(src).await.is_err() {
                 return; // the receiver is gone: the job was cancelled
             }
         }
@@ -174,52 +155,181 @@ impl Drop for AbortOnDrop {
 
 type Sent = Result<(), mpsc::error::SendError<PlanItem>>;
 
-async fn plan_source(
-    storage: &Storage,
-    spec: &JobSpec,
-    src: &Location,
-    dest: &Location,
+/// One job's planning: its sources, one after the other, into one destination.
+struct Planner<'a> {
+    storage: &'a Storage,
+    spec: &'a JobSpec,
+    /// Held by each request planning sends (see [`start_within`]).
+    slots: Option<Arc<Semaphore>>,
+    dest: Location,
+    /// Files go *into* the destination (keeping their names), rather than onto it.
     into: bool,
-    tx: &mpsc::Sender<PlanItem>,
-) -> Sent {
-    let problem = |reason: String| PlanItem::Problem {
-        name: src.to_string(),
-        reason,
-    };
-    let same_account = storage.can_copy_server_side(src, dest).await;
-    let route = match route(src, dest, spec.options.mode, same_account) {
-        Ok(r) => r,
-        Err(reason) => return tx.send(problem(reason)).await,
-    };
-    match classify(storage, src, spec.options.recursive).await {
-        Err(e) => tx.send(problem(e.to_string())).await,
-        Ok(Source::File { size, etag }) => {
-            let target = if into {
-                map_dest(dest, &src.file_name().unwrap_or_default())
-            } else {
-                Ok(dest.clone())
-            };
-            let item = match target {
-                Ok(dst) => PlanItem::Task(FileTask {
-                    src: src.clone(),
-                    dst,
-                    size: Some(size),
-                    etag,
-                    route,
-                    is_dir_marker: false,
-                }),
-                Err(reason) => problem(reason),
-            };
-            tx.send(item).await
+    landing: Landing,
+    tx: &'a mpsc::Sender<PlanItem>,
+}
+
+impl Planner<'_> {
+    /// A transfer slot for one request to `loc` (none needed for the local disk).
+    async fn slot(&self, loc: &Location) -> Option<OwnedSemaphorePermit> {
+        match (&self.slots, loc) {
+            (Some(slots), Location::S3 { .. }) => slots.clone().acquire_owned().await.ok(),
+            _ => None,
         }
-        Ok(Source::Container(root)) if !spec.options.recursive => {
-            let _ = root;
-            tx.send(problem(
-                "is a directory or prefix: copy it recursively (-r)".into(),
-            ))
-            .await
+    }
+
+    async fn problem(&self, name: String, reason: String) -> Sent {
+        self.tx.send(PlanItem::Problem { name, reason }).await
+    }
+
+    async fn source(&mut self, src: &Location) -> Sent {
+        let same_account = self.storage.can_copy_server_side(src, &self.dest).await;
+        let route = match route(src, &self.dest, self.spec.options.mode, same_account) {
+            Ok(r) => r,
+            Err(reason) => return self.problem(src.to_string(), reason).await,
+        };
+        let recursive = self.spec.options.recursive;
+        let slot = self.slot(src).await;
+        let source = classify(self.storage, src, recursive).await;
+        drop(slot);
+        match source {
+            Err(e) => self.problem(src.to_string(), e.to_string()).await,
+            Ok(Source::File { size, etag }) => {
+                let target = if self.into {
+                    self.place_file_name(src).await
+                } else {
+                    self.onto(&self.dest)
+                };
+                match target {
+                    Ok(dst) => {
+                        let task = FileTask {
+                            src: src.clone(),
+                            dst,
+                            size: Some(size),
+                            etag,
+                            route,
+                            is_dir_marker: false,
+                        };
+                        self.tx.send(PlanItem::Task(task)).await
+                    }
+                    Err(reason) => self.problem(src.to_string(), reason).await,
+                }
+            }
+            Ok(Source::Container(_)) if !recursive => {
+                let why = "is a directory or prefix: copy it recursively (-r)";
+                self.problem(src.to_string(), why.into()).await
+            }
+            Ok(Source::Container(root)) => self.expand(&root, route).await,
         }
-        Ok(Source::Container(root)) => expand(storage, &root, dest, route, tx).await,
+    }
+
+    /// A file copied into the destination keeps its name (byte-exact for local names).
+    async fn place_file_name(&mut self, src: &Location) -> Result<Location, String> {
+        match src {
+            Location::Local(p) => {
+                let name = p.file_name().ok_or("a file needs a name")?;
+                self.landing.place(Rel::Path(Path::new(name)), false).await
+            }
+            _ => {
+                let name = src.file_name().unwrap_or_default();
+                self.landing.place(Rel::Key(&name), false).await
+            }
+        }
+    }
+
+    /// A file copied onto a name the user gave: an S3 key is checked before any request.
+    fn onto(&self, dest: &Location) -> Result<Location, String> {
+        if let Location::S3 { key, .. } = dest {
+            check_key(key).map_err(|e| e.to_string())?;
+        }
+        Ok(dest.clone())
+    }
+
+    async fn expand(&mut self, root: &Location, route: Route) -> Sent {
+        let mut pages = match self.storage.list_recursive(root).await {
+            Ok(p) => p,
+            Err(e) => return self.problem(root.to_string(), e.to_string()).await,
+        };
+        loop {
+            let slot = self.slot(root).await;
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            drop(slot);
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => return self.problem(root.to_string(), e.to_string()).await,
+            };
+            for reason in page.problems {
+                self.problem(root.to_string(), reason).await?;
+            }
+            for e in page.entries {
+                if let Some(item) = self.entry(root, route, &e).await {
+                    self.tx.send(item).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The plan for one listed entry below `root`; `None` for what needs no transfer.
+    async fn entry(
+        &mut self,
+        root: &Location,
+        route: Route,
+        e: &crate::storage::Entry,
+    ) -> Option<PlanItem> {
+        let problem = |reason: String| PlanItem::Problem {
+            name: e.location.to_string(),
+            reason,
+        };
+        if e.kind == EntryKind::Symlink {
+            return Some(problem(
+                "symbolic link skipped (links are not followed)".into(),
+            ));
+        }
+        let is_dir = e.kind == EntryKind::Dir;
+        let placed = match (root, &e.location) {
+            (Location::Local(base), Location::Local(p)) => {
+                // Directories are recreated by the files in them; an empty one on its own.
+                if is_dir && !is_empty_dir(p).await {
+                    return None;
+                }
+                let rel = p.strip_prefix(base).unwrap_or(p);
+                self.landing.place(Rel::Path(rel), is_dir).await
+            }
+            (Location::S3 { key: base, .. }, Location::S3 { key, .. }) => {
+                let prefix = if base.is_empty() || base.ends_with('/') {
+                    base.clone()
+                } else {
+                    format!("{base}/")
+                };
+                let rel = key.strip_prefix(&prefix).unwrap_or(key);
+                // The marker of the root itself: the destination is its directory.
+                if rel.is_empty() {
+                    return None;
+                }
+                self.landing.place(Rel::Key(rel), is_dir).await
+            }
+            _ => Err("the listing returned an entry of another kind".into()),
+        };
+        Some(match placed {
+            Ok(dst) => PlanItem::Task(FileTask {
+                src: e.location.clone(),
+                dst,
+                size: e.size,
+                etag: e.etag.clone(),
+                route,
+                is_dir_marker: is_dir,
+            }),
+            Err(reason) => problem(reason),
+        })
+    }
+}
+
+async fn is_empty_dir(p: &Path) -> bool {
+    match tokio::fs::read_dir(p).await {
+        Ok(mut rd) => matches!(rd.next_entry().await, Ok(None)),
+        Err(_) => false,
     }
 }
 
@@ -281,119 +391,9 @@ async fn classify(
     }
 }
 
-async fn expand(
-    storage: &Storage,
-    root: &Location,
-    dest: &Location,
-    route: Route,
-    tx: &mpsc::Sender<PlanItem>,
-) -> Sent {
-    let mut pages = match storage.list_recursive(root).await {
-        Ok(p) => p,
-        Err(e) => {
-            return tx
-                .send(PlanItem::Problem {
-                    name: root.to_string(),
-                    reason: e.to_string(),
-                })
-                .await;
-        }
-    };
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                return tx
-                    .send(PlanItem::Problem {
-                        name: root.to_string(),
-                        reason: e.to_string(),
-                    })
-                    .await;
-            }
-        };
-        for reason in page.problems {
-            tx.send(PlanItem::Problem {
-                name: root.to_string(),
-                reason,
-            })
-            .await?;
-        }
-        for e in page.entries {
-            let item = match (e.kind, &e.location) {
-                // Local directories are recreated by the files in them.
-                (EntryKind::Dir, Location::Local(_)) => continue,
-                (EntryKind::Symlink, _) => PlanItem::Problem {
-                    name: e.location.to_string(),
-                    reason: "symbolic link skipped (links are not followed)".into(),
-                },
-                (_, Location::Local(p))
-                    if p.to_str().is_none() && matches!(dest, Location::S3 { .. }) =>
-                {
-                    PlanItem::Problem {
-                        name: e.location.to_string(),
-                        reason: "the name is not UTF-8, so it cannot be an S3 key".into(),
-                    }
-                }
-                // The marker of the root itself: the destination is its directory.
-                (EntryKind::Dir, _) if e.name.is_empty() => continue,
-                (kind, _) => match map_dest(dest, &e.name) {
-                    Ok(dst) => PlanItem::Task(FileTask {
-                        src: e.location.clone(),
-                        dst,
-                        size: e.size,
-                        etag: e.etag.clone(),
-                        route,
-                        is_dir_marker: kind == EntryKind::Dir,
-                    }),
-                    Err(reason) => PlanItem::Problem {
-                        name: e.location.to_string(),
-                        reason,
-                    },
-                },
-            };
-            tx.send(item).await?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_never_leave_the_target() {
-        let root = Path::new("/target");
-        assert_eq!(
-            safe_local_path(root, "a/b.txt").unwrap(),
-            Path::new("/target/a/b.txt")
-        );
-        assert_eq!(
-            safe_local_path(root, "dir/").unwrap(),
-            Path::new("/target/dir")
-        );
-        assert_eq!(
-            safe_local_path(root, "ü ß/+%").unwrap(),
-            Path::new("/target/ü ß/+%")
-        );
-        for bad in [
-            "../evil",
-            "a/../../b",
-            "..",
-            "./x",
-            "/abs",
-            "dir\\..\\..\\w",
-            "a\\b",
-            "a//b",
-            "",
-            "a\0b",
-        ] {
-            assert!(
-                safe_local_path(root, bad).is_err(),
-                "{bad:?} must be refused"
-            );
-        }
-    }
 
     #[test]
     fn routes_follow_the_mode_and_the_accounts() {
