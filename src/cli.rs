@@ -40,6 +40,10 @@ pub struct GlobalArgs {
     /// Region for s3:// locations.
     #[arg(long, global = true)]
     pub region: Option<String>,
+    /// Allow --endpoint-url / AWS_ENDPOINT_URL to be plain http:// on a host other than this
+    /// machine (credentials and data then cross the network unencrypted).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
     /// The config file (default: the XDG config dir's s3ferry/config.toml).
     #[arg(long, global = true)]
     pub config: Option<std::path::PathBuf>,
@@ -161,6 +165,7 @@ pub fn storage_from(
         url: global.endpoint_url.clone(),
         region: global.region.clone(),
         profile: global.profile.clone(),
+        allow_insecure_http: global.allow_insecure_http.then_some(true),
         ..EndpointConfig::default()
     };
     let mut named = config.endpoints.clone();
@@ -200,8 +205,15 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     let storage = storage_from(&cli.global, &config, extra);
+    // Multipart uploads a killed or crashed s3ferry left behind are aborted now.
+    let recovered = crate::storage::journal::recover(&storage).await.messages();
+    if cli.command.is_some() {
+        for m in &recovered {
+            eprintln!("s3ferry: {}", escape(m));
+        }
+    }
     match cli.command {
-        None => crate::tui::main(storage, &config, &cli.global, demo.is_some()).await,
+        None => crate::tui::main(storage, &config, &cli.global, demo.is_some(), recovered).await,
         Some(Command::Ls {
             location,
             recursive,

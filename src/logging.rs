@@ -5,6 +5,8 @@ use std::fs::OpenOptions;
 use std::sync::Mutex;
 
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
 
 /// Starts logging to the log file; does nothing if it cannot be opened.
 pub fn init() {
@@ -29,9 +31,16 @@ pub fn init() {
         Ok("error") => LevelFilter::ERROR,
         _ => LevelFilter::INFO,
     };
-    let _ = tracing_subscriber::fmt()
+    // The in-process S3 server of `--demo` (the `s3s` crate) logs whole requests at DEBUG,
+    // Authorization header included: it is capped at WARN so no secret reaches the file.
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("s3s", LevelFilter::WARN);
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(Mutex::new(file))
         .with_ansi(false)
         .with_max_level(level)
-        .try_init();
+        .finish()
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }

@@ -13,7 +13,13 @@ use crate::transfer::{Worker, history};
 use crate::ui::Theme;
 
 /// Runs the TUI; returns the exit code.
-pub async fn main(storage: Storage, config: &Config, global: &GlobalArgs, demo: bool) -> ExitCode {
+pub async fn main(
+    storage: Storage,
+    config: &Config,
+    global: &GlobalArgs,
+    demo: bool,
+    recovered: Vec<String>,
+) -> ExitCode {
     if !std::io::stdout().is_terminal() {
         eprintln!(
             "s3ferry: the terminal UI needs a terminal; for scripts use a command (s3ferry --help)"
@@ -54,6 +60,10 @@ pub async fn main(storage: Storage, config: &Config, global: &GlobalArgs, demo: 
     app.endpoints = endpoints;
     app.options.concurrency = concurrency;
     app.options.part_size = config.part_size_mib.unwrap_or(8) * MIB;
+    for m in &recovered {
+        tracing::info!("{m}");
+    }
+    app.status = recovered.last().map(|m| crate::text::escape(m));
     tracing::info!(theme = %theme.name, "terminal UI starting");
     match crate::runtime::run(app, initial, worker, events, theme, history_path).await {
         Ok(()) => ExitCode::SUCCESS,

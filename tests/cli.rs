@@ -43,6 +43,10 @@ impl Cli {
         tokio::task::spawn_blocking(move || {
             let out = Command::cargo_bin("s3ferry")
                 .unwrap()
+                .env(
+                    "S3FERRY_JOURNAL",
+                    concat!(env!("CARGO_TARGET_TMPDIR"), "/journal.jsonl"),
+                )
                 .env("S3FERRY_CONFIG", config)
                 .env("S3FERRY_HISTORY", history)
                 .env_remove("RUST_BACKTRACE")
@@ -203,6 +207,10 @@ fn the_tui_without_a_terminal_says_so() {
         std::fs::write(&path, config).unwrap();
         let out = Command::cargo_bin("s3ferry")
             .unwrap()
+            .env(
+                "S3FERRY_JOURNAL",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/journal.jsonl"),
+            )
             .env("S3FERRY_CONFIG", &path)
             .env_remove("RUST_BACKTRACE")
             .args(args)

@@ -144,6 +144,7 @@ async fn interrupted_upload(stop: impl FnOnce(&Session, u32, &Path)) {
             ("S3FERRY_CONFIG", &config),
             ("S3FERRY_HISTORY", &dir.path().join("history.jsonl")),
             ("XDG_STATE_HOME", dir.path()),
+            ("S3FERRY_JOURNAL", &dir.path().join("journal.jsonl")),
         ],
     );
     session.wait_screen("big.bin");

@@ -10,7 +10,11 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{
+    ConfigBag, Intercept, RequestChecksumCalculation, ResponseChecksumValidation, RuntimeComponents,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
 use serde::{Deserialize, Serialize};
 
 /// When the SDK adds and checks checksums. Since early 2025 the AWS SDKs add CRC32 checksums to
@@ -49,6 +53,11 @@ pub struct EndpointConfig {
     /// Attempts per request, retrying throttling and transient errors with jittered backoff
     /// (default 5).
     pub max_attempts: Option<u32>,
+    /// Seconds a request or response body may move nothing before it fails (default 10).
+    pub stall_timeout_secs: Option<u64>,
+    /// Send requests (and so credentials and signatures) over plain `http://` to a host that is
+    /// not loopback. Off by default: such an endpoint is refused with an error naming this.
+    pub allow_insecure_http: Option<bool>,
 }
 
 impl fmt::Debug for EndpointConfig {
@@ -63,6 +72,7 @@ impl fmt::Debug for EndpointConfig {
             .field("secret_access_key", &redact(&self.secret_access_key))
             .field("session_token", &redact(&self.session_token))
             .field("checksums", &self.checksums)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -121,7 +131,9 @@ pub async fn build_client(cfg: &EndpointConfig) -> aws_sdk_s3::Client {
         .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.unwrap_or(5)))
         .stalled_stream_protection(
             StalledStreamProtectionConfig::enabled()
-                .grace_period(Duration::from_secs(10))
+                .grace_period(Duration::from_secs(
+                    cfg.stall_timeout_secs.unwrap_or(10).max(1),
+                ))
                 .build(),
         );
     let shared = loader.load().await;
@@ -129,7 +141,10 @@ pub async fn build_client(cfg: &EndpointConfig) -> aws_sdk_s3::Client {
     // store, and those generally want path-style addressing.
     let custom = cfg.url.is_some() || shared.endpoint_url().is_some();
     let mut s3 = aws_sdk_s3::config::Builder::from(&shared)
-        .force_path_style(cfg.path_style.unwrap_or(custom));
+        .force_path_style(cfg.path_style.unwrap_or(custom))
+        .interceptor(PlainHttpGuard {
+            allowed: cfg.allow_insecure_http.unwrap_or(false),
+        });
     if shared.region().is_none() {
         s3 = s3.region(Region::new("us-east-1"));
     }
@@ -143,6 +158,83 @@ pub async fn build_client(cfg: &EndpointConfig) -> aws_sdk_s3::Client {
     };
     aws_sdk_s3::Client::from_conf(s3.build())
 }
+
+/// Refuses, before anything is signed or sent, a request over plain `http://` to a host that is
+/// not loopback, unless the endpoint opted in: credentials, signatures and session tokens would
+/// cross the network readable by anyone on the path. It looks at the request's final URL, so it
+/// covers `AWS_ENDPOINT_URL`, profiles' `endpoint_url` and virtual-hosted bucket names alike.
+#[derive(Debug)]
+struct PlainHttpGuard {
+    allowed: bool,
+}
+
+impl Intercept for PlainHttpGuard {
+    fn name(&self) -> &'static str {
+        "PlainHttpGuard"
+    }
+
+    fn read_before_signing(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.allowed {
+            return Ok(());
+        }
+        match plain_http_authority(context.request().uri()) {
+            Some((authority, host)) if !is_loopback(host) => Err(Box::new(InsecureHttp {
+                host: authority.to_string(),
+            })),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// For an `http://` URL, its authority (`host:port`) and host.
+fn plain_http_authority(uri: &str) -> Option<(&str, &str)> {
+    let scheme_end = uri.find("://")?;
+    if !uri[..scheme_end].eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let rest = &uri[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        &host_port[..host_port.find(']').map_or(host_port.len(), |i| i + 1)]
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    Some((host_port, host))
+}
+
+/// True for `localhost`, `127.0.0.0/8` and `::1`: traffic that never leaves the machine.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The refusal of [`PlainHttpGuard`]; `errors::map` turns it into a config error.
+#[derive(Debug)]
+pub struct InsecureHttp {
+    pub host: String,
+}
+
+impl fmt::Display for InsecureHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "refusing to send credentials over plain HTTP to {}: use an https:// URL, or set allow_insecure_http = true for this endpoint in config.toml",
+            self.host
+        )
+    }
+}
+
+impl std::error::Error for InsecureHttp {}
 
 /// A label for messages: the name and URL, never a key.
 pub fn label(name: &str, cfg: &EndpointConfig) -> String {
@@ -170,6 +262,29 @@ mod tests {
     }
 
     #[test]
+    fn only_loopback_may_be_plain_http() {
+        for (uri, refused) in [
+            ("http://127.0.0.1:9000/b/k", false),
+            ("http://localhost:9000/b", false),
+            ("http://[::1]:9000/b", false),
+            ("http://bucket.localhost:3900/k", false),
+            ("https://s3.example.com/b", false),
+            ("http://10.0.0.5:9000/b?x=1", true),
+            ("http://minio.lan/b", true),
+            ("http://[2001:db8::1]:9000/b", true),
+            ("HTTP://user@example.com:80", true),
+        ] {
+            let got = plain_http_authority(uri).is_some_and(|(_, host)| !is_loopback(host));
+            assert_eq!(got, refused, "{uri}");
+        }
+        let msg = InsecureHttp {
+            host: "10.0.0.5:9000".into(),
+        }
+        .to_string();
+        assert!(msg.contains("allow_insecure_http = true") && msg.contains("10.0.0.5:9000"));
+    }
+
+    #[test]
     fn parses_from_toml() {
         let cfg: EndpointConfig = toml::from_str(
             "url = \"http://127.0.0.1:3900\"\nregion = \"garage\"\nchecksums = \"when_required\"\nprofile = \"p\"",
@@ -177,6 +292,14 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.checksums, Checksums::WhenRequired);
         assert_eq!(cfg.profile.as_deref(), Some("p"));
+        let cfg: EndpointConfig = toml::from_str(
+            "url = \"http://minio.lan:9000\"\nallow_insecure_http = true\nstall_timeout_secs = 30",
+        )
+        .unwrap();
+        assert_eq!(
+            (cfg.allow_insecure_http, cfg.stall_timeout_secs),
+            (Some(true), Some(30))
+        );
         assert!(toml::from_str::<EndpointConfig>("bogus = 1").is_err());
     }
 }

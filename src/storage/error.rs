@@ -66,6 +66,9 @@ pub enum StorageError {
     #[error("integrity check failed for {what}: {detail}")]
     Integrity { what: String, detail: String },
 
+    #[error("{what}: copied and verified, source not deleted: {reason}")]
+    SourceNotDeleted { what: String, reason: String },
+
     #[error("{what} is archived ({class}); restore it before reading")]
     Archived { what: String, class: String },
 

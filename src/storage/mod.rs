@@ -8,6 +8,7 @@
 pub mod endpoint;
 pub mod entry;
 pub mod error;
+pub mod journal;
 pub mod local;
 pub mod location;
 pub mod names;

@@ -3,70 +3,23 @@
 //! part count (`…-N`), recomputed for the part sizes that could have made N parts.
 
 use futures::StreamExt;
-use md5::{Digest, Md5};
 
-use crate::storage::{Location, MIB, Storage, StorageError};
+use crate::storage::s3::etag::{EtagHasher, multipart};
+use crate::storage::{Location, Storage, StorageError};
 
-/// True for a plain hex MD5.
-pub fn is_md5(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
+pub use crate::storage::s3::etag::{candidate_part_sizes, is_md5};
 
-/// Whole-MiB part sizes that split `size` bytes into exactly `parts` parts (at most four, the
-/// smallest first).
-pub fn candidate_part_sizes(size: u64, parts: u64) -> Vec<u64> {
-    if parts == 0 || size == 0 {
-        return vec![];
-    }
-    let smallest = size.div_ceil(parts).div_ceil(MIB);
-    (smallest..smallest + 4)
-        .map(|m| m * MIB)
-        .filter(|&p| size.div_ceil(p) == parts)
-        .collect()
-}
-
-/// The MD5 of the whole content and, for each part size given, the multipart ETag.
-async fn digests(
+/// Hashes a location's content with `hasher`.
+async fn hash(
     storage: &Storage,
     loc: &Location,
-    part_sizes: &[u64],
-) -> Result<(String, Vec<String>), StorageError> {
-    let mut whole = Md5::new();
-    // Per candidate: the running MD5 of the current part, bytes in it, and the part digests.
-    let mut parts: Vec<(Md5, u64, Vec<u8>, u64)> = part_sizes
-        .iter()
-        .map(|&p| (Md5::new(), 0, Vec::new(), p))
-        .collect();
+    mut hasher: EtagHasher,
+) -> Result<EtagHasher, StorageError> {
     let mut stream = storage.read(loc, None).await?;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        whole.update(&chunk);
-        for (md5, filled, digests, size) in parts.iter_mut() {
-            let mut rest: &[u8] = &chunk;
-            while !rest.is_empty() {
-                let take = ((*size - *filled) as usize).min(rest.len());
-                md5.update(&rest[..take]);
-                *filled += take as u64;
-                rest = &rest[take..];
-                if *filled == *size {
-                    digests.extend_from_slice(&std::mem::take(md5).finalize());
-                    *filled = 0;
-                }
-            }
-        }
+        hasher.update(&chunk?);
     }
-    let etags = parts
-        .into_iter()
-        .map(|(md5, filled, mut digests, size)| {
-            if filled > 0 {
-                digests.extend_from_slice(&md5.finalize());
-            }
-            let n = digests.len() / 16;
-            let _ = size;
-            format!("{}-{n}", hex::encode(Md5::digest(&digests)))
-        })
-        .collect();
-    Ok((hex::encode(whole.finalize()), etags))
+    Ok(hasher)
 }
 
 /// True when the local file at `loc` (of `size` bytes) has the content the ETag describes; false
@@ -77,42 +30,25 @@ pub async fn local_matches_etag(
     size: u64,
     etag: &str,
 ) -> Result<bool, StorageError> {
-    if is_md5(etag) {
-        let (md5, _) = digests(storage, loc, &[]).await?;
-        return Ok(md5.eq_ignore_ascii_case(etag));
-    }
-    let Some((hash, n)) = etag.split_once('-') else {
-        return Ok(false);
-    };
-    let (Ok(n), true) = (n.parse::<u64>(), is_md5(hash)) else {
-        return Ok(false);
-    };
-    let candidates = candidate_part_sizes(size, n);
-    if candidates.is_empty() {
+    if !is_md5(etag) && multipart(etag).is_none() {
         return Ok(false);
     }
-    let (_, etags) = digests(storage, loc, &candidates).await?;
-    Ok(etags.iter().any(|e| e.eq_ignore_ascii_case(etag)))
+    match EtagHasher::for_etag(etag, size) {
+        Some(h) => Ok(hash(storage, loc, h).await?.matches(etag)),
+        None => Ok(false),
+    }
 }
 
 /// The hex MD5 of a location's content.
 pub async fn md5_of(storage: &Storage, loc: &Location) -> Result<String, StorageError> {
-    Ok(digests(storage, loc, &[]).await?.0)
+    Ok(hash(storage, loc, EtagHasher::new(&[])).await?.finish().0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn part_size_candidates_make_exactly_n_parts() {
-        assert_eq!(candidate_part_sizes(40 * MIB, 5), vec![8 * MIB, 9 * MIB]);
-        assert_eq!(candidate_part_sizes(20 * MIB + 1, 5), vec![5 * MIB]);
-        assert!(candidate_part_sizes(0, 1).is_empty());
-        for p in candidate_part_sizes(123_456_789, 12) {
-            assert_eq!(123_456_789u64.div_ceil(p), 12);
-        }
-    }
+    use crate::storage::MIB;
+    use md5::{Digest, Md5};
 
     #[tokio::test]
     async fn recomputes_multipart_etags() {

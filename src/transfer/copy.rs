@@ -2,12 +2,13 @@
 //! upload, download, local), verification, and for a move the source's deletion — only after
 //! the copy was verified.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 
-use super::checksum::{self, is_md5};
+use super::checksum;
 use super::job::{ConflictPolicy, JobKind, JobOptions, Route};
 use super::plan::FileTask;
 use crate::storage::{ByteStream, Location, ObjectInfo, Storage, StorageError, WriteOutcome};
@@ -43,7 +44,18 @@ pub async fn transfer(
     let result = match check_conflict(storage, task, opts.conflict).await? {
         Some(skip) => skip,
         None => {
-            let outcome = copy(storage, task, opts, moved).await?;
+            // A file that fails gives back the bytes it counted: they have to move again.
+            let moved = Moved {
+                job: moved.clone(),
+                file: Arc::default(),
+            };
+            let outcome = match copy(storage, task, opts, &moved).await {
+                Ok(o) => o,
+                Err(e) => {
+                    moved.undo();
+                    return Err(e);
+                }
+            };
             FileResult::Copied {
                 bytes: outcome.size,
             }
@@ -55,16 +67,22 @@ pub async fn transfer(
     Ok(result)
 }
 
+/// Deletes a move's source once its copy is verified. A refusal is reported once, as such (the
+/// copy stands), never retried in a loop.
 async fn delete_source(storage: &Storage, src: &Location) -> Result<(), StorageError> {
-    let report = storage.delete(std::slice::from_ref(src)).await?;
-    match report.failed.into_iter().next() {
-        None => Ok(()),
-        Some((_, why)) => Err(StorageError::Service {
-            op: "move",
-            what: src.to_string(),
-            code: "SourceNotDeleted".into(),
-            message: format!("copied and verified, source not deleted: {why}"),
-        }),
+    let not_deleted = |reason: String| StorageError::SourceNotDeleted {
+        what: src.to_string(),
+        reason,
+    };
+    match storage.delete(std::slice::from_ref(src)).await {
+        Ok(report) => match report.failed.into_iter().next() {
+            None => Ok(()),
+            Some((_, why)) => Err(not_deleted(why)),
+        },
+        Err(e @ StorageError::AccessDenied { .. }) => {
+            Err(not_deleted(format!("AccessDenied: {e}")))
+        }
+        Err(e) => Err(not_deleted(e.to_string())),
     }
 }
 
@@ -132,12 +150,32 @@ async fn same_content(
     }
 }
 
+/// Bytes moved: the job's running total, and this file's share of it.
+#[derive(Clone)]
+struct Moved {
+    job: Arc<AtomicU64>,
+    file: Arc<AtomicU64>,
+}
+
+impl Moved {
+    fn add(&self, n: u64) {
+        self.job.fetch_add(n, Ordering::Relaxed);
+        self.file.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Takes this file's bytes back out of the job's total.
+    fn undo(&self) {
+        let mine = self.file.swap(0, Ordering::Relaxed);
+        self.job.fetch_sub(mine, Ordering::Relaxed);
+    }
+}
+
 /// Counts bytes as they pass.
-fn counted(stream: ByteStream, moved: &Arc<AtomicU64>) -> ByteStream {
-    let counter = moved.clone();
+fn counted(stream: ByteStream, moved: &Moved) -> ByteStream {
+    let moved = moved.clone();
     Box::pin(stream.inspect(move |c| {
         if let Ok(b) = c {
-            counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+            moved.add(b.len() as u64);
         }
     }))
 }
@@ -146,11 +184,13 @@ async fn copy(
     storage: &Storage,
     task: &FileTask,
     opts: &JobOptions,
-    moved: &Arc<AtomicU64>,
+    moved: &Moved,
 ) -> Result<WriteOutcome, StorageError> {
     let mut wopts = opts.write_options(task.size);
     wopts.expect_size = task.size;
-    wopts.expect_md5 = task.etag.clone().filter(|e| is_md5(e));
+    // The source's content is checked where it is read: S3 reads verify the object's checksum
+    // or ETag (knowing when an ETag is no MD5, as with SSE-KMS), local reads that the file did
+    // not change while read.
     match task.route {
         Route::ServerSide => {
             let size = match task.size {
@@ -160,14 +200,64 @@ async fn copy(
             let out = storage
                 .copy_server_side(&task.src, &task.dst, size, &wopts)
                 .await?;
-            moved.fetch_add(size, Ordering::Relaxed);
+            moved.add(size);
             Ok(out)
         }
         Route::Staged => staged(storage, task, opts, &wopts, moved).await,
         _ => {
+            let stamp = match &task.src {
+                Location::Local(p) => FileStamp::of(p).await,
+                _ => None,
+            };
             let body = storage.read(&task.src, None).await?;
+            let body = match (stamp, &task.src) {
+                (Some(stamp), Location::Local(p)) => stamp.guard(p.clone(), body),
+                _ => body,
+            };
             storage.write(&task.dst, counted(body, moved), &wopts).await
         }
+    }
+}
+
+/// What tells that a local file changed: its size, modification time and, on Unix, its inode
+/// and change time (which no one can set back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64, i64, i64),
+}
+
+impl FileStamp {
+    async fn of(path: &Path) -> Option<FileStamp> {
+        let m = tokio::fs::metadata(path).await.ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+            },
+        })
+    }
+
+    /// Passes `body` through, and in place of its end an error if the file at `path` no longer
+    /// has this stamp: a writer sees the error before committing, so a file modified while it
+    /// was read never becomes a mixed object or copy.
+    fn guard(self, path: PathBuf, body: ByteStream) -> ByteStream {
+        let end = futures::stream::once(async move {
+            match FileStamp::of(&path).await {
+                Some(now) if now == self => None,
+                _ => Some(Err(StorageError::Integrity {
+                    what: format!("{:?}", path.to_string_lossy()),
+                    detail: "source changed during transfer (modified while it was read)".into(),
+                })),
+            }
+        })
+        .filter_map(futures::future::ready);
+        Box::pin(body.chain(end))
     }
 }
 
@@ -178,7 +268,7 @@ async fn staged(
     task: &FileTask,
     opts: &JobOptions,
     wopts: &crate::storage::WriteOptions,
-    moved: &Arc<AtomicU64>,
+    moved: &Moved,
 ) -> Result<WriteOutcome, StorageError> {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = opts.staging_dir.clone().unwrap_or_else(std::env::temp_dir);
@@ -198,11 +288,5 @@ async fn staged(
     let body = storage.read(&task.src, None).await?;
     storage.write(&staged, body, wopts).await?;
     let body = storage.read(&staged, None).await?;
-    let upload = crate::storage::WriteOptions {
-        expect_md5: None,
-        ..wopts.clone()
-    };
-    storage
-        .write(&task.dst, counted(body, moved), &upload)
-        .await
+    storage.write(&task.dst, counted(body, moved), wopts).await
 }

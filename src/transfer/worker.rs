@@ -179,7 +179,14 @@ impl Worker {
     }
 
     async fn copy_or_move(&self, id: JobId, spec: &JobSpec, stats: &Arc<Stats>) {
-        let (rx, _planner) = plan::start(self.storage.clone(), spec.clone(), stats.totals.clone());
+        // Planning requests (a source's HEAD, listing pages) share the transfer slots, so
+        // thousands of queued one-file jobs cannot send thousands of HEADs at once.
+        let (rx, _planner) = plan::start_within(
+            self.storage.clone(),
+            spec.clone(),
+            stats.totals.clone(),
+            Some(self.slots.clone()),
+        );
         let items =
             futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) });
         items

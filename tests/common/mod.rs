@@ -71,6 +71,11 @@ pub struct ServerInfo {
 
 /// Starts (or reuses) the S3 server of `backend`; `dir` holds an in-process server's data.
 pub async fn server_for(backend: Backend, dir: &std::path::Path) -> ServerInfo {
+    // Keep test runs out of the user's upload journal.
+    s3ferry::storage::journal::use_path(std::path::PathBuf::from(concat!(
+        env!("CARGO_TARGET_TMPDIR"),
+        "/journal.jsonl"
+    )));
     let (url, ak, sk, server) = match backend {
         Backend::Local => panic!("the local disk has no server"),
         Backend::S3s => {

@@ -6,6 +6,7 @@ use std::error::Error as _;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
+use crate::storage::endpoint::InsecureHttp;
 use crate::storage::error::StorageError;
 
 /// What was being done, for error messages.
@@ -41,12 +42,29 @@ fn causes(err: &dyn std::error::Error) -> String {
     out
 }
 
+/// The first error of type `T` in the chain of causes.
+fn find_cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = e.source();
+    }
+    None
+}
+
 /// Converts an SDK error into a storage error.
 pub(crate) fn map<E>(err: SdkError<E, Response>, ctx: &Ctx<'_>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let endpoint = ctx.endpoint.to_string();
+    if let Some(refusal) = find_cause::<InsecureHttp>(&err) {
+        return StorageError::Config(format!("endpoint {endpoint}: {refusal}"));
+    }
     match &err {
         SdkError::TimeoutError(_) => StorageError::Timeout {
             endpoint,
@@ -88,8 +106,13 @@ fn classify(
     region: Option<String>,
 ) -> StorageError {
     let endpoint = ctx.endpoint.to_string();
+    // A HEAD has no body, so a regional endpoint's answer to one signed for the wrong region is a
+    // bare 400 (or 301) with only the `x-amz-bucket-region` header to go by.
     if let Some(region) = region.filter(|_| {
-        status == 301 || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed"
+        status == 301
+            || (status == 400 && code.is_empty())
+            || code == "PermanentRedirect"
+            || code == "AuthorizationHeaderMalformed"
     }) {
         return StorageError::WrongRegion {
             bucket: ctx.bucket.to_string(),
@@ -178,13 +201,25 @@ fn mentions_bad_key(message: &str) -> bool {
     m.contains("signature") || m.contains("access key") || m.contains("no such key")
 }
 
-/// Stores that predate the SDKs' default CRC32 trailers answer with one of these.
+/// Stores that predate the SDKs' default CRC32 checksums answer with one of these: a complaint
+/// about the checksum headers or trailers (`x-amz-checksum-crc32`, `x-amz-sdk-checksum-algorithm`,
+/// `x-amz-trailer`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`), or a demand for the `Content-MD5`
+/// that the SDK no longer sends on DeleteObjects.
 fn is_checksum_complaint(code: &str, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     code.contains("Checksum")
         || code == "XAmzContentSHA256Mismatch"
-        || (code == "InvalidArgument" || code == "NotImplemented" || code == "InvalidRequest")
-            && (m.contains("checksum") || m.contains("x-amz-trailer") || m.contains("aws-chunked"))
+        || code == "MissingContentMD5"
+        || (code == "InvalidArgument"
+            || code == "NotImplemented"
+            || code == "InvalidRequest"
+            || code == "InvalidHeader"
+            || code == "BadRequest")
+            && (m.contains("checksum")
+                || m.contains("trailer")
+                || m.contains("aws-chunked")
+                || m.contains("content-md5")
+                || m.contains("streaming-unsigned-payload"))
 }
 
 #[cfg(test)]
@@ -229,10 +264,33 @@ mod tests {
             c(400, "InvalidArgument", "x-amz-trailer is not supported"),
             StorageError::ChecksumRejected { .. }
         ));
+        for (code, msg) in [
+            (
+                "InvalidArgument",
+                "Unsupported header 'x-amz-sdk-checksum-algorithm' received for this API call.",
+            ),
+            (
+                "NotImplemented",
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER not implemented",
+            ),
+            (
+                "MissingContentMD5",
+                "Missing required header for this request: Content-MD5",
+            ),
+        ] {
+            let e = c(400, code, msg);
+            assert!(
+                matches!(e, StorageError::ChecksumRejected { .. })
+                    && e.to_string().contains("checksums = \"when_required\""),
+                "{e}"
+            );
+        }
         assert!(matches!(
             c(500, "InternalError", "boom"),
             StorageError::Service { .. }
         ));
+        let bare = classify(&ctx(), 400, "".into(), "".into(), Some("eu-west-1".into()));
+        assert!(matches!(bare, StorageError::WrongRegion { .. }), "{bare}");
         let redirect = classify(
             &ctx(),
             301,

@@ -1,11 +1,8 @@
 //! Writing objects: a single PUT up to one part, multipart above it with parts uploaded
-//! concurrently (memory bounded by `(concurrency + 1) × part size`), and server-side copies
-//! (CopyObject, or UploadPartCopy above the copy threshold). Every error, cancellation or drop
-//! of a multipart write aborts the upload, so nothing half-written stays behind.
+//! concurrently (memory bounded by `(concurrency + 1) × part size`), each completion confirmed
+//! by HEAD. Every error, cancellation or drop of a multipart write aborts the upload (see
+//! `abort`), so nothing half-written stays behind; server-side copies are in `copy`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
@@ -13,7 +10,9 @@ use futures::StreamExt;
 use md5::{Digest, Md5};
 use tokio::task::JoinSet;
 
-use super::{S3Store, check_key, copy_source, errors};
+use super::abort::AbortGuard;
+pub use super::abort::settle_aborts;
+use super::{S3Store, check_key, errors, etag};
 use crate::storage::ByteStream;
 use crate::storage::endpoint::Checksums;
 use crate::storage::entry::WriteOutcome;
@@ -151,73 +150,6 @@ impl PartReader {
     }
 }
 
-/// Aborts a multipart upload unless disarmed; on drop (a cancelled task) it spawns the abort.
-struct AbortGuard {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
-    armed: bool,
-}
-
-impl AbortGuard {
-    async fn abort(mut self) {
-        self.armed = false;
-        let r = self
-            .client
-            .abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .send()
-            .await;
-        if let Err(e) = r {
-            tracing::warn!(bucket = %self.bucket, key = ?self.key, "abort multipart upload failed: {e}");
-        }
-    }
-}
-
-impl Drop for AbortGuard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (client, bucket, key, id) = (
-            self.client.clone(),
-            std::mem::take(&mut self.bucket),
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.upload_id),
-        );
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            PENDING_ABORTS.fetch_add(1, Ordering::SeqCst);
-            rt.spawn(async move {
-                let _ = client
-                    .abort_multipart_upload()
-                    .bucket(bucket)
-                    .key(key)
-                    .upload_id(id)
-                    .send()
-                    .await;
-                PENDING_ABORTS.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    }
-}
-
-/// Aborts of multipart uploads still in flight. A process-wide count (not a channel) because
-/// drops happen anywhere a future is cancelled, and the only question asked of it is the one
-/// at exit: "may the runtime stop yet?"
-static PENDING_ABORTS: AtomicUsize = AtomicUsize::new(0);
-
-/// Waits (at most `limit`) until every abort of a dropped multipart upload has been sent, so
-/// quitting after a cancel leaves no upload behind.
-pub async fn settle_aborts(limit: std::time::Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while PENDING_ABORTS.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 impl S3Store {
     /// Writes a stream to `bucket/key`: one PUT when it fits in a part, multipart otherwise.
     pub async fn write(
@@ -298,13 +230,7 @@ impl S3Store {
             .await
             .map_err(|e| errors::map(e, &self.ctx("create multipart upload", bucket, key)))?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let guard = AbortGuard {
-            client: self.client.clone(),
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            upload_id: upload_id.clone(),
-            armed: true,
-        };
+        let guard = AbortGuard::new(self, bucket, key, &upload_id);
         let result = async {
             let parts = self
                 .upload_parts(
@@ -326,8 +252,7 @@ impl S3Store {
         .await;
         match result {
             Ok((parts, etag)) => {
-                let mut guard = guard;
-                guard.armed = false;
+                guard.completed();
                 Ok(WriteOutcome {
                     size: reader.total,
                     etag,
@@ -425,9 +350,10 @@ impl S3Store {
             .build())
     }
 
-    /// Completes an upload, then confirms with HEAD that the object has the expected size (a
-    /// `200 OK` can carry an error, and a store can get it wrong).
-    async fn complete(
+    /// Completes an upload, then confirms with HEAD that the object is the one the parts make:
+    /// its size, and its ETag where the parts' ETags give it (a `200 OK` can carry an error,
+    /// a proxy or a broken store can answer success for nothing).
+    pub(super) async fn complete(
         &self,
         bucket: &str,
         key: &str,
@@ -435,6 +361,11 @@ impl S3Store {
         parts: Vec<CompletedPart>,
         size: u64,
     ) -> Result<Option<String>> {
+        let from_parts = parts
+            .iter()
+            .map(|p| p.e_tag())
+            .collect::<Option<Vec<_>>>()
+            .and_then(etag::of_parts);
         let resp = self
             .client
             .complete_multipart_upload()
@@ -449,152 +380,75 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| errors::map(e, &self.ctx("complete multipart upload", bucket, key)))?;
-        self.confirm_size(bucket, key, size).await?;
-        Ok(super::unquote(resp.e_tag()))
+        let answered = super::unquote(resp.e_tag());
+        // With SSE-KMS (a bucket default, say) part ETags are no MD5s: only the answer counts.
+        let kms = resp
+            .server_side_encryption()
+            .is_some_and(|s| s.as_str().starts_with("aws:kms"));
+        let expected = if kms {
+            answered.clone()
+        } else {
+            from_parts.or(answered.clone())
+        };
+        self.confirm(bucket, key, size, expected).await?;
+        Ok(answered)
     }
 
-    async fn confirm_size(&self, bucket: &str, key: &str, size: u64) -> Result<()> {
-        let info = self.stat(bucket, key).await?;
+    /// HEADs a object just written: it must exist with `size` bytes and, when both are known
+    /// and comparable, the expected ETag.
+    pub(super) async fn confirm(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+        expected_etag: Option<String>,
+    ) -> Result<()> {
+        let what = format!("{key:?} in bucket {bucket:?}");
+        let info = match self.stat(bucket, key).await {
+            Ok(info) => info,
+            Err(e) if e.is_not_found() => {
+                return Err(StorageError::Integrity {
+                    what,
+                    detail: "the store answered success, but the object is not there".into(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         if info.size != size {
             return Err(StorageError::Integrity {
-                what: format!("{key:?} in bucket {bucket:?}"),
+                what,
                 detail: format!(
                     "expected {size} bytes after writing, the store has {}",
                     info.size
                 ),
             });
         }
-        Ok(())
-    }
-
-    /// Copies an object within this endpoint without the bytes passing through the client:
-    /// CopyObject up to the threshold, UploadPartCopy in parallel above it.
-    pub async fn copy_within(
-        &self,
-        src_bucket: &str,
-        src_key: &str,
-        dst_bucket: &str,
-        dst_key: &str,
-        size: u64,
-        opts: &WriteOptions,
-    ) -> Result<WriteOutcome> {
-        check_key(dst_key)?;
-        let source = copy_source(src_bucket, src_key);
-        if size <= opts.copy_multipart_threshold.min(super::upload::MAX_PART) {
-            let resp = self
-                .client
-                .copy_object()
-                .copy_source(&source)
-                .bucket(dst_bucket)
-                .key(dst_key)
-                .send()
-                .await
-                .map_err(|e| errors::map(e, &self.ctx("copy", dst_bucket, dst_key)))?;
-            self.confirm_size(dst_bucket, dst_key, size).await?;
-            let etag = super::unquote(resp.copy_object_result().and_then(|r| r.e_tag()));
-            return Ok(WriteOutcome {
-                size,
-                etag,
-                md5: String::new(),
-                parts: 0,
+        if let (Some(expected), Some(actual)) = (expected_etag, info.etag)
+            && comparable(&expected, &actual)
+            && !expected.eq_ignore_ascii_case(&actual)
+        {
+            return Err(StorageError::Integrity {
+                what,
+                detail: format!(
+                    "the store's object has ETag {actual:?}, the data written makes {expected:?}"
+                ),
             });
         }
-        let part_size = WriteOptions {
-            size_hint: Some(size),
-            ..opts.clone()
-        }
-        .effective_part_size()?;
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(dst_bucket)
-            .key(dst_key)
-            .send()
-            .await
-            .map_err(|e| {
-                errors::map(e, &self.ctx("create multipart upload", dst_bucket, dst_key))
-            })?;
-        let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let guard = AbortGuard {
-            client: self.client.clone(),
-            bucket: dst_bucket.to_string(),
-            key: dst_key.to_string(),
-            upload_id: upload_id.clone(),
-            armed: true,
-        };
-        let result = async {
-            let mut tasks: JoinSet<Result<CompletedPart>> = JoinSet::new();
-            let mut done = Vec::new();
-            let mut start = 0u64;
-            let mut number = 0i32;
-            while start < size {
-                let end = (start + part_size).min(size);
-                number += 1;
-                while tasks.len() >= opts.part_concurrency.max(1) {
-                    done.push(join_next(&mut tasks).await?);
-                }
-                let (store, source, b, k, id) = (
-                    self.clone(),
-                    source.clone(),
-                    dst_bucket.to_string(),
-                    dst_key.to_string(),
-                    upload_id.clone(),
-                );
-                tasks.spawn(async move {
-                    let resp = store
-                        .client
-                        .upload_part_copy()
-                        .copy_source(source)
-                        .copy_source_range(format!("bytes={}-{}", start, end - 1))
-                        .bucket(&b)
-                        .key(&k)
-                        .upload_id(id)
-                        .part_number(number)
-                        .send()
-                        .await
-                        .map_err(|e| errors::map(e, &store.ctx("upload part copy", &b, &k)))?;
-                    Ok(CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(
-                            resp.copy_part_result()
-                                .and_then(|r| r.e_tag())
-                                .map(str::to_string),
-                        )
-                        .build())
-                });
-                start = end;
-            }
-            while !tasks.is_empty() {
-                done.push(join_next(&mut tasks).await?);
-            }
-            done.sort_by_key(|p| p.part_number());
-            let parts = done.len();
-            let etag = self
-                .complete(dst_bucket, dst_key, &upload_id, done, size)
-                .await?;
-            Ok::<_, StorageError>((parts, etag))
-        }
-        .await;
-        match result {
-            Ok((parts, etag)) => {
-                let mut guard = guard;
-                guard.armed = false;
-                Ok(WriteOutcome {
-                    size,
-                    etag,
-                    md5: String::new(),
-                    parts,
-                })
-            }
-            Err(e) => {
-                guard.abort().await;
-                Err(e)
-            }
-        }
+        Ok(())
     }
 }
 
-async fn join_next(tasks: &mut JoinSet<Result<CompletedPart>>) -> Result<CompletedPart> {
+/// Two ETags of the same kind (both MD5s, or both multipart with the same part count) can be
+/// compared; anything else (SSE-KMS, a store's own scheme) says nothing.
+fn comparable(a: &str, b: &str) -> bool {
+    match (etag::multipart(a), etag::multipart(b)) {
+        (Some((_, n)), Some((_, m))) => n == m,
+        (None, None) => etag::is_md5(a) && etag::is_md5(b),
+        _ => false,
+    }
+}
+
+pub(super) async fn join_next(tasks: &mut JoinSet<Result<CompletedPart>>) -> Result<CompletedPart> {
     match tasks.join_next().await {
         Some(Ok(r)) => r,
         Some(Err(e)) => Err(StorageError::Service {
