@@ -67,17 +67,14 @@ pub fn draw(frame: &mut Frame, app: &App, side: Side, theme: &Theme, area: Rect)
     for (row, &index) in pane.view.iter().enumerate().skip(scroll).take(rows) {
         let entry = &pane.entries[index];
         let marked = pane.marks.contains(&entry.location);
-        let mut style = entry_style(theme, entry);
-        if marked {
-            style = style.patch(theme.style("pane.marked"));
-        }
-        if row == pane.cursor {
-            style = style.patch(if focused {
-                theme.style("pane.cursor")
-            } else {
-                theme.style("pane.cursor_unfocused")
-            });
-        }
+        // On the cursor row the cursor style wins outright (the `*` still shows the mark):
+        // mixing in the mark's colour and weight made the name hard to read there.
+        let style = match (row == pane.cursor, focused) {
+            (true, true) => theme.style("pane.cursor"),
+            (true, false) => theme.style("pane.cursor_unfocused"),
+            (false, _) if marked => entry_style(theme, entry).patch(theme.style("pane.marked")),
+            (false, _) => entry_style(theme, entry),
+        };
         lines.push(Line::styled(cols.row(entry, marked), style));
     }
     frame.render_widget(Paragraph::new(lines), inner);
