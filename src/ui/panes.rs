@@ -107,7 +107,8 @@ fn footer(app: &App, pane: &Pane) -> String {
         let spin = SPINNER[(app.ticks % SPINNER.len() as u64) as usize];
         parts.push(format!("{spin} loading {}", pane.entries.len()));
     } else {
-        parts.push(format!("{} entries", pane.entries.len()));
+        let n = pane.entries.len();
+        parts.push(format!("{n} {}", if n == 1 { "entry" } else { "entries" }));
     }
     if !pane.marks.is_empty() {
         parts.push(format!(
