@@ -6,67 +6,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use common::Backend;
+use common::cli::Cli;
 use s3ferry::storage::Location;
-
-struct Cli {
-    dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-    history: std::path::PathBuf,
-}
-
-impl Cli {
-    fn new(url: &str, ak: &str, sk: &str) -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
-            format!("[endpoints.t]\nurl = \"{url}\"\naccess_key_id = \"{ak}\"\nsecret_access_key = \"{sk}\"\n"),
-        )
-        .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let history = dir.path().join("history.jsonl");
-        Cli {
-            dir,
-            config,
-            history,
-        }
-    }
-
-    /// Runs the binary (off the async runtime, which serves the S3 server meanwhile).
-    async fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let (config, history) = (self.config.clone(), self.history.clone());
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        tokio::task::spawn_blocking(move || {
-            let out = Command::cargo_bin("s3ferry")
-                .unwrap()
-                .env(
-                    "S3FERRY_JOURNAL",
-                    concat!(env!("CARGO_TARGET_TMPDIR"), "/journal.jsonl"),
-                )
-                .env("S3FERRY_CONFIG", config)
-                .env("S3FERRY_HISTORY", history)
-                .env_remove("RUST_BACKTRACE")
-                .args(&args)
-                .output()
-                .unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        })
-        .await
-        .unwrap()
-    }
-
-    fn path(&self, rel: &str) -> String {
-        self.dir.path().join(rel).to_string_lossy().into_owned()
-    }
-}
 
 fn write_tree(root: &Path) {
     for (rel, body) in [
@@ -87,20 +28,21 @@ async fn cp_ls_mv_rm_and_history_through_the_binary() {
         unreachable!()
     };
     let server = t.server.as_ref().unwrap();
-    let cli = Cli::new(&server.url(), "AKIDTEST", "test-secret");
+    let cli = Cli::new(&server.url(), "AKIDTEST", "test-secret", None);
     write_tree(&cli.dir.path().join("src"));
     let dest = format!("t:{bucket}/up/");
 
     let (code, out, err) = cli
         .run(&["cp", "-r", &cli.path("src"), &dest, "--json"])
-        .await;
+        .await
+        .parts();
     assert_eq!(code, 0, "{err}");
     let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(summary["objects"], 3);
     assert_eq!(summary["bytes"], 17);
     assert_eq!(summary["mode"], "upload");
 
-    let (code, out, _) = cli.run(&["ls", "-r", &dest]).await;
+    let (code, out, _) = cli.run(&["ls", "-r", &dest]).await.parts();
     assert_eq!(code, 0);
     let names: Vec<&str> = out
         .lines()
@@ -112,7 +54,8 @@ async fn cp_ls_mv_rm_and_history_through_the_binary() {
     // A second copy skips what is already there.
     let (code, out, _) = cli
         .run(&["cp", "-r", &cli.path("src"), &dest, "--json"])
-        .await;
+        .await
+        .parts();
     assert_eq!(code, 0);
     let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
@@ -123,28 +66,32 @@ async fn cp_ls_mv_rm_and_history_through_the_binary() {
     // A dry run moves nothing.
     let (code, out, _) = cli
         .run(&["cp", "-r", "--dry-run", &dest, &cli.path("dry")])
-        .await;
+        .await
+        .parts();
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 3, "{out}");
     assert!(!cli.dir.path().join("dry").exists());
 
     // Move down: local copies appear, remote ones go.
-    let (code, _, err) = cli.run(&["mv", "-r", &dest, &cli.path("down/")]).await;
+    let (code, _, err) = cli
+        .run(&["mv", "-r", &dest, &cli.path("down/")])
+        .await
+        .parts();
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(cli.dir.path().join("down/sub/c.txt")).unwrap(),
         "charlie"
     );
-    let (_, out, _) = cli.run(&["ls", "-r", &dest]).await;
+    let (_, out, _) = cli.run(&["ls", "-r", &dest]).await.parts();
     assert!(out.trim().is_empty(), "moved away: {out}");
 
     // rm -r of a local directory.
-    let (code, _, _) = cli.run(&["rm", "-r", &cli.path("down")]).await;
+    let (code, _, _) = cli.run(&["rm", "-r", &cli.path("down")]).await.parts();
     assert_eq!(code, 0);
     assert!(!cli.dir.path().join("down").exists());
 
     // History recorded every job, exported as CSV.
-    let (code, out, _) = cli.run(&["history", "--csv"]).await;
+    let (code, out, _) = cli.run(&["history", "--csv"]).await.parts();
     assert_eq!(code, 0);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("started_at,kind,mode"), "{out}");
@@ -161,11 +108,17 @@ async fn errors_are_one_clear_line_with_the_right_exit_code() {
     let Location::S3 { bucket, .. } = &t.root else {
         unreachable!()
     };
-    let cli = Cli::new(&t.server.as_ref().unwrap().url(), "AKIDTEST", "test-secret");
+    let cli = Cli::new(
+        &t.server.as_ref().unwrap().url(),
+        "AKIDTEST",
+        "test-secret",
+        None,
+    );
 
     let (code, _, err) = cli
         .run(&["cp", &format!("t:{bucket}/missing.txt"), &cli.path("x")])
-        .await;
+        .await
+        .parts();
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("not found") && err.contains("missing.txt"),
@@ -176,13 +129,13 @@ async fn errors_are_one_clear_line_with_the_right_exit_code() {
         "{err}"
     );
 
-    let (code, _, err) = cli.run(&["cp", "only-one-path"]).await;
+    let (code, _, err) = cli.run(&["cp", "only-one-path"]).await.parts();
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = cli.run(&["ls", "s3:/x"]).await;
+    let (code, _, err) = cli.run(&["ls", "s3:/x"]).await.parts();
     assert_eq!(code, 2);
     assert!(err.contains("\"s3:/x\""), "{err}");
 
-    let (code, _, err) = cli.run(&["ls", "nowhere:bucket/"]).await;
+    let (code, _, err) = cli.run(&["ls", "nowhere:bucket/"]).await.parts();
     assert_eq!(code, 1);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("no endpoint named \"nowhere\""), "{err}");
@@ -192,8 +145,9 @@ async fn errors_are_one_clear_line_with_the_right_exit_code() {
         &t.server.as_ref().unwrap().url(),
         "AKIDTEST",
         "wrong-secret-value",
+        None,
     );
-    let (code, _, err) = bad.run(&["ls", &format!("t:{bucket}/")]).await;
+    let (code, _, err) = bad.run(&["ls", &format!("t:{bucket}/")]).await.parts();
     assert_eq!(code, 1);
     assert!(err.contains("rejected the credentials"), "{err}");
     assert!(!err.contains("wrong-secret-value"), "{err}");

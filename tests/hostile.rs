@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use common::cli::{Cli, Output};
 use common::{Backend, ServerInfo, fresh_bucket, server_for};
 use s3ferry::storage::{EndpointConfig, EndpointRef, Location, Storage};
 use s3ferry::transfer::{Event, JobKind, JobOptions, JobReport, JobSpec, Worker};
@@ -139,73 +139,4 @@ pub fn tree(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
-}
-
-/// The `s3ferry` binary with a config naming one endpoint `t`.
-pub struct Cli {
-    pub dir: tempfile::TempDir,
-    config: PathBuf,
-    history: PathBuf,
-}
-
-/// What a run printed.
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Cli {
-    pub fn new(url: &str, ak: &str, sk: &str, region: Option<&str>) -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
-        let region = region
-            .map(|r| format!("region = \"{r}\"\n"))
-            .unwrap_or_default();
-        std::fs::write(
-            &config,
-            format!(
-                "[endpoints.t]\nurl = \"{url}\"\naccess_key_id = \"{ak}\"\nsecret_access_key = \"{sk}\"\n{region}"
-            ),
-        )
-        .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let history = dir.path().join("history.jsonl");
-        Cli {
-            dir,
-            config,
-            history,
-        }
-    }
-
-    /// Runs the binary off the async runtime (which serves the in-process server meanwhile).
-    pub async fn run(&self, args: &[&str]) -> Output {
-        let (config, history) = (self.config.clone(), self.history.clone());
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        tokio::task::spawn_blocking(move || {
-            let out = Command::cargo_bin("s3ferry")
-                .unwrap()
-                .env(
-                    "S3FERRY_JOURNAL",
-                    concat!(env!("CARGO_TARGET_TMPDIR"), "/journal.jsonl"),
-                )
-                .env("S3FERRY_CONFIG", config)
-                .env("S3FERRY_HISTORY", history)
-                .env_remove("RUST_BACKTRACE")
-                .args(&args)
-                .output()
-                .unwrap();
-            Output {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        })
-        .await
-        .unwrap()
-    }
 }

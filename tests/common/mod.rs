@@ -2,6 +2,7 @@
 //! in-process s3s server, Garage, moto), the expected-failure table, and byte helpers.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod proxy;
 pub mod servers;
 
