@@ -103,6 +103,7 @@ async fn copy_two_files(storage: Storage, src_bucket: Location, dst_bucket: Loca
     assert_eq!(plan.files, 2, "{plan:?}");
     assert_eq!(plan.bytes, 6000 + 200_000);
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+    assert_eq!(plan.conflicts, 0);
     d.press("enter");
     let finished = d
         .until(WAIT, |app| {
@@ -135,6 +136,21 @@ async fn copy_two_files(storage: Storage, src_bucket: Location, dst_bucket: Loca
         "{screen}"
     );
     assert!(screen.contains("done 2 files"), "{screen}");
+
+    // Planning the same copy again finds both destinations already there.
+    d.press("g space space F5");
+    assert!(
+        d.until(
+            WAIT,
+            |app| matches!(&app.modal, Some(Modal::Plan(p)) if p.complete)
+        )
+        .await
+    );
+    let Some(Modal::Plan(plan)) = &d.app.modal else {
+        panic!()
+    };
+    assert_eq!((plan.files, plan.conflicts), (2, 2), "{plan:?}");
+    d.press("esc");
     d
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -186,11 +187,35 @@ async fn list(
 }
 
 /// Plans a job without moving anything, sending totals as they grow (at most every 100 ms).
+/// Destinations of the first files are checked for conflicts beside the planning, 16 at a
+/// time, so counting a large job never waits on one stat after another.
 async fn plan_job(storage: Arc<Storage>, tx: UnboundedSender<Msg>, request: u64, spec: JobSpec) {
     let mut update = PlanUpdate::default();
     if let (Some(src), Some(dst)) = (spec.sources.first(), &spec.dest) {
         update.server_side_possible = storage.can_copy_server_side(src, dst).await;
     }
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let (check_tx, check_rx) = tokio::sync::mpsc::unbounded_channel::<Location>();
+    let checker = {
+        let (storage, conflicts) = (storage.clone(), conflicts.clone());
+        tokio::spawn(async move {
+            tokio_stream_of(check_rx)
+                .map(|dst| {
+                    let storage = storage.clone();
+                    async move { storage.stat(&dst).await.is_ok() }
+                })
+                .buffer_unordered(16)
+                .for_each(|exists| {
+                    if exists {
+                        conflicts.fetch_add(1, Ordering::Relaxed);
+                    }
+                    async {}
+                })
+                .await;
+        })
+    };
+    // Stops the checks if the dialog closes (this task is aborted) before they finish.
+    let mut checker = plan::AbortOnDrop(checker);
     let (mut rx, _guard) = plan::start(storage.clone(), spec, Arc::new(PlanTotals::default()));
     let mut checked = 0;
     let mut last_sent = Instant::now();
@@ -202,9 +227,7 @@ async fn plan_job(storage: Arc<Storage>, tx: UnboundedSender<Msg>, request: u64,
                 update.routes.insert(task.route);
                 if checked < CONFLICT_CHECKS && !task.is_dir_marker {
                     checked += 1;
-                    if storage.stat(&task.dst).await.is_ok() {
-                        update.conflicts += 1;
-                    }
+                    let _ = check_tx.send(task.dst);
                 }
             }
             PlanItem::Problem { name, reason } => {
@@ -213,14 +236,25 @@ async fn plan_job(storage: Arc<Storage>, tx: UnboundedSender<Msg>, request: u64,
         }
         if last_sent.elapsed() >= Duration::from_millis(100) {
             last_sent = Instant::now();
+            update.conflicts = conflicts.load(Ordering::Relaxed);
             let _ = tx.send(Msg::Planned {
                 request,
                 update: update.clone(),
             });
         }
     }
+    drop(check_tx);
+    let _ = (&mut checker.0).await;
+    update.conflicts = conflicts.load(Ordering::Relaxed);
     update.complete = true;
     let _ = tx.send(Msg::Planned { request, update });
+}
+
+/// A receiver as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// The first 64 KiB of a file (nothing for an empty one: a range read of it would fail).
