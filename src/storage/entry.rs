@@ -76,7 +76,8 @@ impl ObjectInfo {
 pub struct WriteOutcome {
     pub size: u64,
     pub etag: Option<String>,
-    /// Hex MD5 of the bytes written, computed while streaming.
+    /// Hex MD5 of the bytes written: always for a single PUT, for a multipart write only when
+    /// an expected MD5 was given (empty otherwise).
     pub md5: String,
     /// Number of parts; 0 for a single PUT or a local file.
     pub parts: usize,

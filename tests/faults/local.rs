@@ -33,6 +33,43 @@ async fn a_local_source_changed_during_upload_is_refused() {
     assert_eq!(env.uploads_after(Duration::from_secs(5)).await, vec![]);
 }
 
+/// A multipart write whose stream ends short of the size it was promised (a source file
+/// truncated mid-upload) is refused before the object is made, and the upload is aborted;
+/// likewise a multipart body whose MD5 is not the one promised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_body_shorter_or_other_than_promised_is_refused() {
+    let env = Env::new(Backend::S3s).await;
+    let bytes = data(12 * MIB as usize, 12);
+    let cases = [
+        ("short.bin", Some(20 * MIB), None),
+        (
+            "other.bin",
+            Some(12 * MIB),
+            Some("0123456789abcdef0123456789abcdef".to_string()),
+        ),
+    ];
+    for (key, expect_size, expect_md5) in cases {
+        let opts = WriteOptions {
+            part_size: 5 * MIB,
+            expect_size,
+            expect_md5,
+            ..WriteOptions::default()
+        };
+        let err = env
+            .storage
+            .write(
+                &env.bucket.join(key),
+                common::body(bytes.clone(), 256 * 1024),
+                &opts,
+            )
+            .await
+            .expect_err(key);
+        assert!(err.to_string().contains(key), "{err}");
+        assert!(!env.exists(key).await, "{key}: no object");
+    }
+    assert_eq!(env.uploads_after(Duration::from_secs(5)).await, vec![]);
+}
+
 /// A disk that fills up: a 2 MiB tmpfs, mounted in a private mount namespace (`unshare -m`,
 /// with `-r` when not root, so no privilege is needed where user namespaces are allowed) in
 /// which the s3ferry binary downloads a 3 MiB object and three small ones, one at a time.
