@@ -15,29 +15,14 @@ use super::store::{self, Attrs, MAX_OBJECT, ObjectMeta, Store, check_key, etag, 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE: usize = 1000;
 
-impl Store {
-    pub(crate) async fn head_object(
-        &self,
-        req: S3Request<HeadObjectInput>,
-    ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let i = req.input;
-        let meta = self.object(&i.bucket, &i.key)?;
-        check_conditions(
-            &meta,
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
-            S3ErrorCode::NotModified,
-        )?;
-        let sel = select(&meta, i.range.as_ref(), i.part_number)?;
-        let sum = if sel.whole {
-            checksum_of(&meta, i.checksum_mode.as_ref())
-        } else {
-            Checksum::default()
-        };
+/// The headers HeadObject and GetObject answer alike (their outputs are distinct s3s types,
+/// so one macro fills both instead of two copies of the field list).
+macro_rules! object_headers {
+    ($ty:ident { $($field:ident: $value:expr),* $(,)? }, $meta:expr, $sel:expr, $sum:expr) => {{
+        let (meta, sel, sum) = ($meta, $sel, $sum);
         let a = meta.attrs.clone();
-        Ok(S3Response::new(HeadObjectOutput {
+        $ty {
+            $($field: $value,)*
             accept_ranges: Some("bytes".into()),
             content_length: Some(len(&sel.range)),
             content_range: sel.content_range,
@@ -58,7 +43,74 @@ impl Store {
             checksum_sha256: sum.checksum_sha256,
             checksum_type: sum.checksum_type,
             ..Default::default()
-        }))
+        }
+    }};
+}
+
+/// What a HEAD or GET asked for: conditions, a range or part, the checksum mode.
+struct ReadRequest<'a> {
+    if_match: Option<&'a ETagCondition>,
+    if_none_match: Option<&'a ETagCondition>,
+    if_modified_since: Option<&'a Timestamp>,
+    if_unmodified_since: Option<&'a Timestamp>,
+    range: Option<&'a Range>,
+    part_number: Option<i32>,
+    checksum_mode: Option<&'a ChecksumMode>,
+}
+
+/// A [`ReadRequest`] from a HeadObject or GetObject input (same field names).
+macro_rules! read_request {
+    ($i:expr) => {
+        ReadRequest {
+            if_match: $i.if_match.as_ref(),
+            if_none_match: $i.if_none_match.as_ref(),
+            if_modified_since: $i.if_modified_since.as_ref(),
+            if_unmodified_since: $i.if_unmodified_since.as_ref(),
+            range: $i.range.as_ref(),
+            part_number: $i.part_number,
+            checksum_mode: $i.checksum_mode.as_ref(),
+        }
+    };
+}
+
+impl Store {
+    /// The object, the bytes selected, and its checksum when the whole object is read (a
+    /// checksum describes the whole object; a range or part goes without).
+    fn select_read(
+        &self,
+        meta: &ObjectMeta,
+        r: ReadRequest<'_>,
+    ) -> S3Result<(super::conditions::Selection, Checksum)> {
+        check_conditions(
+            meta,
+            r.if_match,
+            r.if_none_match,
+            r.if_modified_since,
+            r.if_unmodified_since,
+            S3ErrorCode::NotModified,
+        )?;
+        let sel = select(meta, r.range, r.part_number)?;
+        let sum = if sel.whole {
+            checksum_of(meta, r.checksum_mode)
+        } else {
+            Checksum::default()
+        };
+        Ok((sel, sum))
+    }
+
+    pub(crate) async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let i = req.input;
+        let meta = self.object(&i.bucket, &i.key)?;
+        let (sel, sum) = self.select_read(&meta, read_request!(i))?;
+        Ok(S3Response::new(object_headers!(
+            HeadObjectOutput {},
+            &meta,
+            sel,
+            sum
+        )))
     }
 
     pub(crate) async fn get_object(
@@ -68,46 +120,14 @@ impl Store {
         let i = req.input;
         let meta = self.object(&i.bucket, &i.key)?;
         store::check_readable(&meta)?;
-        check_conditions(
-            &meta,
-            i.if_match.as_ref(),
-            i.if_none_match.as_ref(),
-            i.if_modified_since.as_ref(),
-            i.if_unmodified_since.as_ref(),
-            S3ErrorCode::NotModified,
-        )?;
-        let sel = select(&meta, i.range.as_ref(), i.part_number)?;
-        // A checksum describes the whole object; a range or part goes without.
-        let sum = if sel.whole {
-            checksum_of(&meta, i.checksum_mode.as_ref())
-        } else {
-            Checksum::default()
-        };
-        let a = meta.attrs.clone();
+        let (sel, sum) = self.select_read(&meta, read_request!(i))?;
         let body = body::read_extents(body::slice(&meta.data, sel.range.clone()));
-        Ok(S3Response::new(GetObjectOutput {
-            body: Some(body),
-            accept_ranges: Some("bytes".into()),
-            content_length: Some(len(&sel.range)),
-            content_range: sel.content_range,
-            content_type: a.content_type,
-            content_encoding: a.content_encoding,
-            content_disposition: a.content_disposition,
-            content_language: a.content_language,
-            cache_control: a.cache_control,
-            metadata: a.metadata,
-            storage_class: a.storage_class.map(StorageClass::from),
-            e_tag: Some(etag(&meta.etag)),
-            last_modified: Some(meta.modified.into()),
-            parts_count: sel.parts_count,
-            checksum_crc32: sum.checksum_crc32,
-            checksum_crc32c: sum.checksum_crc32c,
-            checksum_crc64nvme: sum.checksum_crc64nvme,
-            checksum_sha1: sum.checksum_sha1,
-            checksum_sha256: sum.checksum_sha256,
-            checksum_type: sum.checksum_type,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(object_headers!(
+            GetObjectOutput { body: Some(body) },
+            &meta,
+            sel,
+            sum
+        )))
     }
 
     pub(crate) async fn put_object(
